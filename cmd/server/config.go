@@ -1,0 +1,98 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// config is everything the server can be told at start-up. Each flag falls
+// back to an environment variable, and then to a default that suits running
+// the tutorial locally.
+type config struct {
+	addr            string
+	dbPath          string
+	store           string
+	lifetime        time.Duration
+	idleTimeout     time.Duration
+	cleanupInterval time.Duration
+	secureCookie    bool
+	healthcheck     bool
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	// Environment variables are read first and become the flags' defaults,
+	// so a flag on the command line wins over the environment.
+	env := envDefaults{getenv: getenv}
+	fs.StringVar(&cfg.addr, "addr", env.str("ADDR", "localhost:8080"), "address to listen on (env ADDR)")
+	fs.StringVar(&cfg.dbPath, "db", env.str("DB_PATH", "data/sessions.db"), "SQLite database file, created if missing (env DB_PATH)")
+	fs.StringVar(&cfg.store, "store", env.str("STORE", "sqlite"), "session store: sqlite or memory (env STORE)")
+	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", env.duration("IDLE_TIMEOUT", 2*time.Hour), "end a session after this long without a request; 0 turns it off (env IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.cleanupInterval, "cleanup-interval", env.duration("CLEANUP_INTERVAL", 5*time.Minute), "how often expired sessions are deleted; 0 turns it off (env CLEANUP_INTERVAL)")
+	fs.BoolVar(&cfg.secureCookie, "secure-cookie", env.boolean("SECURE_COOKIE", false), "send the session cookie over HTTPS only (env SECURE_COOKIE)")
+	fs.BoolVar(&cfg.healthcheck, "healthcheck", false, "check /healthz of the server at -addr, then exit 0 (healthy) or 1")
+
+	if env.err != nil {
+		return cfg, env.err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch {
+	case cfg.store != "sqlite" && cfg.store != "memory":
+		return cfg, fmt.Errorf("-store must be sqlite or memory, not %q", cfg.store)
+	case cfg.lifetime <= 0:
+		return cfg, fmt.Errorf("-lifetime must be positive")
+	case cfg.idleTimeout < 0 || cfg.cleanupInterval < 0:
+		return cfg, fmt.Errorf("-idle-timeout and -cleanup-interval must not be negative")
+	}
+	return cfg, nil
+}
+
+// envDefaults reads defaults from the environment, remembering the first
+// value that does not parse.
+type envDefaults struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envDefaults) str(key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envDefaults) duration(key string, def time.Duration) time.Duration {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return d
+}
+
+func (e *envDefaults) boolean(key string, def bool) bool {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return b
+}

@@ -1,0 +1,170 @@
+// Command server runs the session tutorial's web application.
+//
+//	go run ./cmd/server              # http://localhost:8080, data in data/sessions.db
+//	go run ./cmd/server -help        # every flag and its environment variable
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	gosessions "example.com/gosessions"
+	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/sqlite"
+	"example.com/gosessions/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUnhealthy) {
+			fmt.Fprintln(os.Stderr, "server:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// shutdownTimeout bounds how long in-flight requests may take to finish
+// after SIGINT or SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+// run starts the server and serves until ctx is cancelled, then shuts down
+// gracefully: stop accepting, let in-flight requests finish (their sessions
+// are saved), stop the session cleanup, close the database.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.healthcheck {
+		return healthcheck(ctx, cfg.addr, stderr)
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+
+	db, err := sqlite.Open(ctx, cfg.dbPath, gosessions.Migrations())
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", cfg.dbPath, err)
+	}
+	defer db.Close()
+
+	store, err := openStore(cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	srv, err := web.New(web.Config{
+		DB: db,
+		Sessions: web.NewSessionManager(store, web.SessionOptions{
+			Lifetime:     cfg.lifetime,
+			IdleTimeout:  cfg.idleTimeout,
+			SecureCookie: cfg.secureCookie,
+		}),
+		Stats:     store,
+		Logger:    logger,
+		Templates: gosessions.Templates(),
+		Static:    gosessions.Static(),
+	})
+	if err != nil {
+		return err
+	}
+
+	httpServer := &http.Server{
+		Handler:  srv,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// A slow or stalled client cannot hold a connection for long.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+
+	// Listen before serving, so that a port in use is reported at once and
+	// -addr 127.0.0.1:0 (a free port, as the tests use) can be logged.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String(),
+		"db", cfg.dbPath, "store", cfg.store)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// sessionStore is what the server needs of a store: scs's interface, what
+// the session inspector reads, and a way to stop its cleanup.
+type sessionStore interface {
+	scs.Store
+	web.SessionStats
+	io.Closer
+}
+
+func openStore(cfg config, db *sqlite.DB, logger *slog.Logger) (sessionStore, error) {
+	switch cfg.store {
+	case "memory":
+		return sessionstore.NewMemory(cfg.cleanupInterval), nil
+	case "sqlite":
+		return sessionstore.NewSQLite(db, cfg.cleanupInterval, logger), nil
+	}
+	return nil, fmt.Errorf("unknown store %q", cfg.store)
+}
+
+var errUnhealthy = errors.New("unhealthy")
+
+// healthcheck asks the server at addr for /healthz, for container health
+// checks in images that have no curl. It returns nil only for 200.
+func healthcheck(ctx context.Context, addr string, stderr io.Writer) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return errUnhealthy
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck:", resp.Status)
+		return errUnhealthy
+	}
+	return nil
+}

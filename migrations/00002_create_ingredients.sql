@@ -1,0 +1,27 @@
+-- The catalog is application data: it lives in its own table and is the same
+-- for every visitor. A session only refers to ingredients by id.
+
+-- +goose Up
+CREATE TABLE ingredients (
+	id          INTEGER PRIMARY KEY,
+	name        TEXT    NOT NULL UNIQUE,
+	description TEXT    NOT NULL,
+	price_cents INTEGER NOT NULL CHECK (price_cents > 0)
+);
+
+INSERT INTO ingredients (id, name, description, price_cents) VALUES
+	(1,  'Flour',         'Plain wheat flour, 1 kg bag.',                  250),
+	(2,  'Eggs',          'Free-range eggs, box of six.',                  320),
+	(3,  'Butter',        'Unsalted butter, 250 g block.',                 280),
+	(4,  'Sugar',         'Caster sugar, 1 kg bag.',                       190),
+	(5,  'Milk',          'Whole milk, 1 litre.',                          120),
+	(6,  'Yeast',         'Dried fast-action yeast, 7 g sachets x 6.',     150),
+	(7,  'Salt',          'Fine sea salt, 500 g.',                          90),
+	(8,  'Olive oil',     'Extra virgin olive oil, 500 ml.',               650),
+	(9,  'Tomatoes',      'Ripe vine tomatoes, 500 g.',                    230),
+	(10, 'Basil',         'Fresh basil, one pot.',                         175),
+	(11, 'Mozzarella',    'Fresh mozzarella, 125 g ball.',                 210),
+	(12, 'Dark chocolate','70% cocoa dark chocolate, 100 g bar.',          260);
+
+-- +goose Down
+DROP TABLE ingredients;

@@ -1,0 +1,109 @@
+// Package sqlite opens the application's SQLite database, applies its
+// migrations, and holds the queries for the catalog and for orders.
+//
+// It uses modernc.org/sqlite, a pure-Go SQLite, so the program builds with
+// CGO_ENABLED=0.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// ErrNotFound is returned when a row asked for by id does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is the application's database. SQLite lets one connection write at a
+// time while, in WAL mode, any number of others read beside it. So writes go
+// through a pool of exactly one connection (they queue in Go instead of
+// failing with "database is locked"), and reads through a separate read-only
+// pool.
+type DB struct {
+	Write *sql.DB
+	Read  *sql.DB
+	path  string
+}
+
+// Connection settings, applied to every connection by the driver:
+//   - WAL journal: readers never block the writer and vice versa;
+//   - synchronous=NORMAL: in WAL mode a committed transaction survives a
+//     crash of the program; only a power cut can lose the last commits;
+//   - busy_timeout: wait, rather than fail, when another process holds a lock;
+//   - foreign_keys: SQLite leaves them off unless asked;
+//   - txlock=immediate: a write transaction takes the write lock when it
+//     begins, so it cannot fail halfway on a lock upgrade.
+const dsnParams = "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=1&_txlock=immediate"
+
+// Open opens (creating it if needed) the database file at path, including
+// its folder, and applies the migrations found in migrations.
+func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	if strings.Contains(path, "?") {
+		return nil, fmt.Errorf("database path %q: must not contain '?'", path)
+	}
+
+	write, err := sql.Open("sqlite", path+"?"+dsnParams)
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+
+	// The write connection runs the migrations, and so creates the file and
+	// switches it to WAL, before any reader opens it.
+	if err := migrate(ctx, write, migrations); err != nil {
+		write.Close()
+		return nil, err
+	}
+
+	read, err := sql.Open("sqlite", path+"?"+dsnParams+"&_query_only=1")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+
+	return &DB{Write: write, Read: read, path: path}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.Read.Close(), db.Write.Close())
+}
+
+// Check reports whether the database answers: the file is still in place
+// and can be read. It backs /healthz.
+func (db *DB) Check(ctx context.Context) error {
+	if _, err := os.Stat(db.path); err != nil {
+		return err
+	}
+	var n int
+	return db.Read.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE rowid = 1").Scan(&n)
+}
+
+func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
+	provider, err := goose.NewProvider(goose.DialectSQLite3, db, migrations)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}

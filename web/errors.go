@@ -1,0 +1,76 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"example.com/gosessions/sqlite"
+)
+
+// serverError is where every unexpected error ends: it is logged with the
+// request id, and the visitor sees a generic 500 page that quotes the id but
+// shows nothing of the error itself.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger.LogAttrs(r.Context(), slog.LevelError, "server error",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.Any("error", err),
+	)
+	s.renderError(w, r, http.StatusInternalServerError,
+		"Something went wrong on our side, and nothing was changed. Please try again in a moment.")
+}
+
+// clientError answers a request the server cannot or will not carry out
+// because of what the client sent, with a message that says why.
+func (s *Server) clientError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	s.renderError(w, r, status, message)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusNotFound, "There is nothing at this address.")
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusMethodNotAllowed,
+		fmt.Sprintf("This address does not accept %s requests.", r.Method))
+}
+
+// notFoundOr answers 404 for sqlite.ErrNotFound and 500 for anything else.
+func (s *Server) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, sqlite.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	s.serverError(w, r, err)
+}
+
+// renderError writes an error page, or a small JSON object to clients that
+// asked for JSON. Error pages are rendered without the session: the error may
+// have come from the session store itself.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	if prefersJSON(r) {
+		s.writeJSON(w, status, map[string]string{"error": message})
+		return
+	}
+	data := templateData{
+		Title:     http.StatusText(status),
+		Status:    status,
+		Message:   message,
+		RequestID: middleware.GetReqID(r.Context()),
+	}
+	if err := s.writePage(w, status, "error", data); err != nil {
+		// The error page itself failed: fall back to plain text.
+		s.logger.Error("render error page", slog.Any("error", err))
+		http.Error(w, message, status)
+	}
+}
+
+// panicError carries a recovered panic value to serverError.
+type panicError struct{ value any }
+
+func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }

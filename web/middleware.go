@@ -1,0 +1,169 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// logRequests writes one log line per request, after it is served.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww.Header().Set("X-Request-Id", middleware.GetReqID(r.Context()))
+		next.ServeHTTP(ww, r)
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", ww.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", middleware.GetReqID(r.Context())),
+		)
+	})
+}
+
+// recoverPanic turns a panic in a handler into the 500 page, so that one bad
+// request neither kills the connection silently nor the server.
+func (s *Server) recoverPanic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler { // the handler chose to abort; let net/http do so
+					panic(v)
+				}
+				s.serverError(w, r, panicError{v})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy lets pages load scripts, styles and images from this
+// origin only, never inline script, and never be framed by another site.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY") // frame-ancestors for older browsers
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps pages that show session data out of every cache: the
+// browser's back button and any proxy on the way.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxBodyBytes caps a request body. Every form of this app fits in far less.
+const maxBodyBytes = 64 << 10
+
+// limitBody makes reading more than maxBodyBytes of a body fail, which
+// parseForm turns into 413.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOriginProtection refuses state-changing requests (POST and the like)
+// that a browser marks as sent from another site, using the Origin and
+// Sec-Fetch-Site headers browsers add. Same-origin forms and clients that
+// send neither header, such as curl, pass.
+func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.clientError(w, r, http.StatusForbidden,
+			"This form was sent from another site, so it was refused. Submit it from this site's own pages.")
+	}))
+	return cop.Handler(next)
+}
+
+// lockSession lets one request at a time run for each session, so that two
+// requests of the same visitor (a double click, two tabs) cannot both load
+// the session, change it, and have the second save overwrite the first.
+// Requests of different sessions never wait for each other.
+//
+// The lock lives in this process's memory: it is enough for one server
+// process. Several processes sharing one store need a lock in that store.
+func (s *Server) lockSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(s.sessions.Cookie.Name)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r) // a new visitor: nothing to serialise against
+			return
+		}
+		unlock, err := s.locks.lock(r.Context(), c.Value)
+		if err != nil {
+			// The client went away while waiting; nothing was changed.
+			s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
+			return
+		}
+		defer unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionLocks hands out one lock per session token. A lock exists only
+// while some request holds or waits for it, so the map stays as small as the
+// number of sessions with a request in flight.
+type sessionLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sessionLock
+}
+
+type sessionLock struct {
+	ch   chan struct{} // holds one value while the lock is taken
+	refs int           // requests holding or waiting for it
+}
+
+func newSessionLocks() *sessionLocks {
+	return &sessionLocks{locks: make(map[string]*sessionLock)}
+}
+
+// lock waits until the lock of token is free or ctx is done.
+func (l *sessionLocks) lock(ctx context.Context, token string) (unlock func(), err error) {
+	l.mu.Lock()
+	sl, ok := l.locks[token]
+	if !ok {
+		sl = &sessionLock{ch: make(chan struct{}, 1)}
+		l.locks[token] = sl
+	}
+	sl.refs++
+	l.mu.Unlock()
+
+	release := func() {
+		l.mu.Lock()
+		sl.refs--
+		if sl.refs == 0 {
+			delete(l.locks, token)
+		}
+		l.mu.Unlock()
+	}
+
+	select {
+	case sl.ch <- struct{}{}:
+		return func() { <-sl.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, errCancelled
+	}
+}
+
+var errCancelled = errors.New("request cancelled while waiting for its session")

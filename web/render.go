@@ -1,0 +1,181 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"example.com/gosessions/cart"
+	"example.com/gosessions/sqlite"
+)
+
+// templateData is what every page template receives. The first group of
+// fields is filled for every page by newTemplateData; pages use the rest.
+type templateData struct {
+	Title     string
+	Path      string // the request path, to mark the current page in the navigation
+	Flash     string
+	UserName  string
+	SignedIn  bool
+	CartCount int
+	PageViews int
+
+	// Error pages.
+	Status    int
+	Message   string
+	RequestID string
+
+	// Page-specific data.
+	ViewCount   int
+	Purchases   int
+	Chosen      cart.Cart
+	Ingredients []sqlite.Ingredient
+	Ingredient  sqlite.Ingredient
+	Lines       []cart.Line
+	TotalCents  int64
+	Viewed      []sqlite.Ingredient
+	Form        loginForm
+	Order       sqlite.Order
+	Inspector   inspectorData
+}
+
+// newTemplateData fills the fields every page shows from the session. It is
+// called only on the way to a successful page, and for a GET it counts that
+// page in the session's pageViews: every HTML page seen, JSON answers and
+// static files not included.
+func (s *Server) newTemplateData(r *http.Request, title string) templateData {
+	ctx := r.Context()
+	pageViews := s.sessions.GetInt(ctx, keyPageViews)
+	if r.Method == http.MethodGet {
+		pageViews++
+		s.sessions.Put(ctx, keyPageViews, pageViews)
+	}
+	email := s.sessions.GetString(ctx, keyUserEmail)
+	return templateData{
+		Title:     title,
+		Path:      r.URL.Path,
+		Flash:     s.sessions.PopString(ctx, keyFlash),
+		UserName:  s.sessions.GetString(ctx, keyUserName),
+		SignedIn:  email != "",
+		CartCount: s.chosenIngredients(ctx).Count(),
+		PageViews: pageViews,
+	}
+}
+
+// parsePages parses each page in templates/pages together with the shared
+// layout, once, at start-up.
+func parsePages(fsys fs.FS, static *staticFiles) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"static": static.url,
+		"money":  formatCents,
+	}
+	files, err := fs.Glob(fsys, "pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no pages found")
+	}
+	pages := make(map[string]*template.Template, len(files))
+	for _, file := range files {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "base.html", file)
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// render writes a page with the given status. The template runs into a
+// buffer first, so that a template error becomes a clean 500 page instead of
+// half a page sent with status 200.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data templateData) {
+	if err := s.writePage(w, status, page, data); err != nil {
+		s.serverError(w, r, err)
+	}
+}
+
+// writePage executes page into a buffer and, if that worked, sends it.
+func (s *Server) writePage(w http.ResponseWriter, status int, page string, data templateData) error {
+	t, ok := s.pages[page]
+	if !ok {
+		return fmt.Errorf("no page template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w) // a write error means the client has gone
+	return nil
+}
+
+// writeJSON sends v as JSON.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only a programming error (an unsupported type) gets here.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// redirect answers a successful form POST: 303 See Other makes the browser
+// GET the next page, so reloading it never sends the form again. The flash
+// message is shown once, on that page.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, url, flash string) {
+	if flash != "" {
+		s.sessions.Put(r.Context(), keyFlash, flash)
+	}
+	http.Redirect(w, r, url, http.StatusSeeOther)
+}
+
+// prefersJSON reports whether the request's Accept header ranks
+// application/json above text/html. Browsers ask for HTML; curl's default
+// */* gets HTML too.
+func prefersJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return false
+	}
+	qJSON, qHTML := -1.0, -1.0
+	for part := range strings.SplitSeq(accept, ",") {
+		mediaType, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		for param := range strings.SplitSeq(params, ";") {
+			k, v, _ := strings.Cut(param, "=")
+			if strings.TrimSpace(k) == "q" {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(mediaType)) {
+		case "application/json":
+			qJSON = max(qJSON, q)
+		case "text/html":
+			qHTML = max(qHTML, q)
+		}
+	}
+	return qJSON > 0 && qJSON > qHTML
+}
+
+// formatCents shows an amount of cents as money: 1234 → "$12.34".
+func formatCents(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
+}

@@ -1,0 +1,55 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// routes lists every route and the middleware each one runs through.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+
+	// Every request: an id, one log line, panics turned into the 500 page,
+	// and the security headers.
+	r.Use(middleware.RequestID, s.logRequests, s.recoverPanic, securityHeaders)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	// No session for these: loading one would cost a database read (and,
+	// with an idle timeout, a write) for nothing.
+	r.Handle("/static/*", s.static.handler())
+	r.Get("/healthz", s.handleHealthz)
+
+	r.Group(func(r chi.Router) {
+		// Pages. Order matters: the cross-origin check refuses a forged
+		// POST before it can touch the session; the body limit comes before
+		// any form is parsed; the per-session lock is taken before the
+		// session is loaded and released after it is saved.
+		r.Use(s.crossOriginProtection, limitBody, s.lockSession, s.loadAndSave, noStore)
+
+		r.Get("/", s.handleHome)
+		r.Get("/session-example", s.handleSessionExample)
+
+		r.Get("/ingredients", s.handleIngredientList)
+		r.Get("/ingredients/{id}", s.handleIngredientShow)
+
+		r.Get("/cart", s.handleCartShow)
+		r.Post("/cart/items", s.handleCartAdd)
+		r.Post("/cart/items/{id}", s.handleCartSet)
+		r.Post("/cart/clear", s.handleCartClear)
+
+		r.Get("/login", s.handleLoginForm)
+		r.Post("/login", s.handleLogin)
+		r.Post("/logout", s.handleLogout)
+
+		r.Post("/checkout", s.handleCheckout)
+		r.Get("/orders/{id}", s.handleOrderShow)
+
+		r.Get("/session", s.handleSessionInspector)
+		r.Post("/session/destroy", s.handleSessionDestroy)
+	})
+
+	return r
+}

@@ -1,0 +1,84 @@
+// Package web is the HTTP side of the application: routes, middleware,
+// handlers, templates and the session manager's settings.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"example.com/gosessions/sqlite"
+)
+
+// Config is what a Server is built from. Every dependency is passed in, so
+// tests build a Server exactly as the program does.
+type Config struct {
+	DB        *sqlite.DB
+	Sessions  *scs.SessionManager
+	Stats     SessionStats // optional: what the session inspector reads from the store
+	Logger    *slog.Logger
+	Templates fs.FS
+	Static    fs.FS
+}
+
+// SessionStats reads what the session inspector shows about the store. The
+// sqlite and memory stores answer it differently.
+type SessionStats interface {
+	// Row returns the size and expiry of the stored row of the session with
+	// this cookie token, and whether it exists.
+	Row(ctx context.Context, token string) (size int, expiry time.Time, found bool, err error)
+	// Active counts the sessions that have not expired.
+	Active(ctx context.Context) (int, error)
+}
+
+// Server holds the application's dependencies and serves its pages.
+type Server struct {
+	db       *sqlite.DB
+	sessions *scs.SessionManager
+	stats    SessionStats
+	logger   *slog.Logger
+	pages    map[string]*template.Template
+	static   *staticFiles
+	locks    *sessionLocks
+	handler  http.Handler
+}
+
+// New builds a Server, parsing every template and hashing every static file
+// once, so that a broken template stops the program at start-up rather than
+// on the first request.
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil || cfg.Sessions == nil || cfg.Logger == nil || cfg.Templates == nil || cfg.Static == nil {
+		return nil, errors.New("web: Config needs DB, Sessions, Logger, Templates and Static")
+	}
+	static, err := newStaticFiles(cfg.Static)
+	if err != nil {
+		return nil, fmt.Errorf("web: static files: %w", err)
+	}
+	pages, err := parsePages(cfg.Templates, static)
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	s := &Server{
+		db:       cfg.DB,
+		sessions: cfg.Sessions,
+		stats:    cfg.Stats,
+		logger:   cfg.Logger,
+		pages:    pages,
+		static:   static,
+		locks:    newSessionLocks(),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"net/http"
+
+	"example.com/gosessions/cart"
+)
+
+// handleSessionExample is the original tutorial's route, line by line:
+//
+//	app.get("/session-example", function(req, res, next){
+//	  if(!req.session.viewCount){ req.session.viewCount = 0; }
+//	  req.session.viewCount += 1;
+//	  req.session.chosenIngredients = [ { id: 1, qty: 3} ];
+//	  res.send("All good");
+//	});
+func (s *Server) handleSessionExample(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+
+	// GetInt returns 0 for a missing key, which covers the "if" line.
+	viewCount := s.sessions.GetInt(ctx, keyViewCount) + 1
+	s.sessions.Put(ctx, keyViewCount, viewCount)
+
+	chosen := cart.Cart{{ID: 1, Qty: 3}}
+	s.sessions.Put(ctx, keyChosenIngredients, chosen)
+
+	w.Header().Add("Vary", "Accept")
+	if prefersJSON(r) {
+		s.writeJSON(w, http.StatusOK, sessionExampleJSON{ViewCount: viewCount, ChosenIngredients: chosen})
+		return
+	}
+	data := s.newTemplateData(r, "Session example")
+	data.ViewCount = viewCount
+	data.Chosen = chosen
+	s.render(w, r, http.StatusOK, "session_example", data)
+}
+
+type sessionExampleJSON struct {
+	ViewCount         int       `json:"viewCount"`
+	ChosenIngredients cart.Cart `json:"chosenIngredients"`
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"encoding/gob"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"example.com/gosessions/cart"
+)
+
+// Session keys. viewCount and chosenIngredients are the names the original
+// Express tutorial uses (req.session.viewCount, req.session.chosenIngredients).
+const (
+	keyViewCount         = "viewCount"         // int: visits to /session-example
+	keyChosenIngredients = "chosenIngredients" // cart.Cart: the shopping cart
+	keyPageViews         = "pageViews"         // int: HTML pages seen in this session
+	keyRecentlyViewed    = "recentlyViewed"    // []int64: ingredient ids, newest first
+	keyUserName          = "userName"          // string: set by sign-in
+	keyUserEmail         = "userEmail"         // string: set by sign-in
+	keyPurchases         = "purchases"         // int: checkouts completed
+	keyOrderIDs          = "orderIds"          // []int64: orders placed by this session
+	keyFlash             = "flash"             // string: one-time message for the next page
+)
+
+// maxRecentlyViewed is how many ingredient ids recentlyViewed keeps.
+const maxRecentlyViewed = 10
+
+func init() {
+	// scs stores values with encoding/gob, which must know every concrete
+	// type it meets behind an interface. Basic types and their slices are
+	// known already; our own types are not.
+	gob.Register(cart.Cart{})
+}
+
+// SessionOptions are the settings of the session cookie and its lifetime.
+type SessionOptions struct {
+	Lifetime     time.Duration // absolute: the session ends this long after it began
+	IdleTimeout  time.Duration // the session ends after this long without a request
+	SecureCookie bool          // send the cookie over HTTPS only
+}
+
+// NewSessionManager returns the session manager the application uses, on
+// the given store. This is the Go counterpart of Express's
+// app.use(session({...})).
+func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = store
+	sm.Lifetime = opts.Lifetime
+	sm.IdleTimeout = opts.IdleTimeout
+	// Keep only a SHA-256 hash of each token in the store, so that a copy
+	// of the database hands out no live session.
+	sm.HashTokenInStore = true
+
+	sm.Cookie.Name = "session"
+	sm.Cookie.HttpOnly = true // not readable from JavaScript
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = true // Expires/Max-Age set: the session survives closing the browser
+	sm.Cookie.Secure = opts.SecureCookie
+	return sm
+}
+
+// loadAndSave loads the session named by the request's cookie, runs next,
+// and commits the session just before the first byte of the response goes
+// out, writing the cookie with it.
+//
+// It does what scs's own LoadAndSave does, with one difference: when the
+// commit fails, the client gets the 500 page and none of the handler's
+// response. A change that was not saved is never acknowledged with a 200 or
+// a redirect.
+func (s *Server) loadAndSave(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+
+		var token string
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		// An unknown, expired or malformed token is not an error: Load
+		// starts a fresh session.
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		r = r.WithContext(ctx)
+
+		cw := &commitWriter{ResponseWriter: w, server: s, request: r}
+		next.ServeHTTP(cw, r)
+		cw.commit() // when the handler wrote nothing at all
+	})
+}
+
+// commitWriter commits the session before the response's status line.
+type commitWriter struct {
+	http.ResponseWriter
+	server    *Server
+	request   *http.Request
+	committed bool
+	failed    bool
+}
+
+func (cw *commitWriter) WriteHeader(status int) {
+	if cw.commit() {
+		cw.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (cw *commitWriter) Write(b []byte) (int, error) {
+	if !cw.commit() {
+		return len(b), nil // the 500 page has been sent instead
+	}
+	return cw.ResponseWriter.Write(b)
+}
+
+func (cw *commitWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
+
+// commit saves the session once, and reports whether the response may go on.
+func (cw *commitWriter) commit() bool {
+	if cw.committed {
+		return !cw.failed
+	}
+	cw.committed = true
+
+	sm, ctx := cw.server.sessions, cw.request.Context()
+	switch sm.Status(ctx) {
+	case scs.Modified:
+		token, expiry, err := sm.Commit(ctx)
+		if err != nil {
+			cw.failed = true
+			cw.Header().Del("Location") // a redirect must not survive as a 500
+			cw.server.serverError(cw.ResponseWriter, cw.request, err)
+			return false
+		}
+		sm.WriteSessionCookie(ctx, cw.ResponseWriter, token, expiry)
+	case scs.Destroyed:
+		sm.WriteSessionCookie(ctx, cw.ResponseWriter, "", time.Time{})
+	}
+	return true
+}
+
+// Typed readers for the session values that are not plain ints or strings.
+// A missing key, or a value of another type, reads as empty.
+
+func (s *Server) chosenIngredients(ctx context.Context) cart.Cart {
+	c, _ := s.sessions.Get(ctx, keyChosenIngredients).(cart.Cart)
+	return c
+}
+
+func (s *Server) recentlyViewed(ctx context.Context) []int64 {
+	ids, _ := s.sessions.Get(ctx, keyRecentlyViewed).([]int64)
+	return ids
+}
+
+func (s *Server) orderIDs(ctx context.Context) []int64 {
+	ids, _ := s.sessions.Get(ctx, keyOrderIDs).([]int64)
+	return ids
+}
