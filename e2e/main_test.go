@@ -1,0 +1,305 @@
+// Package e2e tests the real server binary over HTTP, the way a browser or
+// curl uses it: a cookie jar per visitor, real SQLite files, real signals.
+// Read it as the specification of the application.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the server program, built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gosessions-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "server")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/server")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build server:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one running instance of the binary.
+type server struct {
+	t      testing.TB
+	URL    string // http://127.0.0.1:port
+	DBPath string
+	args   []string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // the process's exit error, set when exited is closed
+
+	mu  sync.Mutex
+	log strings.Builder // everything the process printed
+}
+
+var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startServer starts the binary on a free port with a database in a new
+// temporary folder, and stops it when the test ends. Extra flags are passed
+// as given.
+func startServer(t testing.TB, args ...string) *server {
+	t.Helper()
+	return startServerOn(t, filepath.Join(t.TempDir(), "sessions.db"), args...)
+}
+
+// startServerOn starts the binary on the given database file.
+func startServerOn(t testing.TB, dbPath string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, DBPath: dbPath, args: args}
+	s.start()
+	t.Cleanup(func() {
+		if s.running() {
+			s.stop()
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.Log())
+		}
+	})
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	args := append([]string{"-addr", "127.0.0.1:0", "-db", s.DBPath}, s.args...)
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Env = []string{} // only flags configure the server under test
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd.Stderr = &lockedWriter{s: s}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.exited = make(chan struct{})
+
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.log.WriteString(line + "\n")
+			s.mu.Unlock()
+			if m := listenRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, stdout)
+		s.err = s.cmd.Wait()
+		close(s.exited)
+	}()
+
+	select {
+	case a := <-addr:
+		s.URL = "http://" + a
+	case <-s.exited:
+		s.t.Fatalf("server exited before listening: %v\n%s", s.err, s.Log())
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("server did not start listening\n%s", s.Log())
+	}
+	s.waitHealthy()
+}
+
+// waitHealthy polls /healthz until it answers 200.
+func (s *server) waitHealthy() {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("server never became healthy\n%s", s.Log())
+}
+
+func (s *server) running() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM and waits for the process to exit; it fails the test
+// unless the exit status is 0.
+func (s *server) stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		s.t.Fatalf("server did not stop within 20s of SIGTERM")
+	}
+	if s.err != nil {
+		s.t.Errorf("server exit after SIGTERM: %v, want exit status 0", s.err)
+	}
+}
+
+// restart stops the server and starts it again on the same database, on a
+// new port.
+func (s *server) restart() {
+	s.t.Helper()
+	s.stop()
+	s.start()
+}
+
+// Log returns what the server printed so far.
+func (s *server) Log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+type lockedWriter struct{ s *server }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.log.Write(p)
+}
+
+// visitor is one browser: a cookie jar, and a client that does not follow
+// redirects, so tests see each 303 and where it points.
+type visitor struct {
+	t      testing.TB
+	base   string
+	client *http.Client
+	jar    *cookiejar.Jar
+}
+
+func newVisitor(t testing.TB, base string) *visitor {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &visitor{
+		t:    t,
+		base: base,
+		jar:  jar,
+		client: &http.Client{
+			Jar:     jar,
+			Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}
+}
+
+// response is what a test reads of an answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// do sends a request and reads the whole answer.
+func (v *visitor) do(req *http.Request) response {
+	v.t.Helper()
+	resp, err := v.client.Do(req)
+	if err != nil {
+		v.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		v.t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// get fetches path as a browser would (asking for HTML).
+func (v *visitor) get(path string) response {
+	v.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, v.base+path, nil)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	return v.do(req)
+}
+
+// getJSON fetches path asking for JSON.
+func (v *visitor) getJSON(path string) response {
+	v.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, v.base+path, nil)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	return v.do(req)
+}
+
+// post submits a form as a same-origin browser form would.
+func (v *visitor) post(path string, form url.Values) response {
+	v.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, v.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", v.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return v.do(req)
+}
+
+// cookie returns the session cookie the jar holds, or "".
+func (v *visitor) cookie() string {
+	v.t.Helper()
+	u, _ := url.Parse(v.base)
+	for _, c := range v.jar.Cookies(u) {
+		if c.Name == "session" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// withContext is a helper for tests that need a deadline.
+func withTimeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
