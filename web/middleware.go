@@ -109,7 +109,7 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // a new visitor: nothing to serialise against
 			return
 		}
-		unlock, err := s.locks.lock(r.Context(), c.Value)
+		unlock, err := s.locker.Lock(r.Context(), c.Value)
 		if err != nil {
 			// The client went away while waiting; nothing was changed.
 			s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
@@ -137,8 +137,8 @@ func newSessionLocks() *sessionLocks {
 	return &sessionLocks{locks: make(map[string]*sessionLock)}
 }
 
-// lock waits until the lock of token is free or ctx is done.
-func (l *sessionLocks) lock(ctx context.Context, token string) (unlock func(), err error) {
+// Lock waits until the lock of token is free or ctx is done.
+func (l *sessionLocks) Lock(ctx context.Context, token string) (unlock func(), err error) {
 	l.mu.Lock()
 	sl, ok := l.locks[token]
 	if !ok {

@@ -22,7 +22,8 @@ import (
 type Config struct {
 	DB        *sqlite.DB
 	Sessions  *scs.SessionManager
-	Stats     SessionStats // optional: what the session inspector reads from the store
+	Stats     SessionStats  // optional: what the session inspector reads from the store
+	Locker    SessionLocker // optional: defaults to a lock per session in this process
 	Logger    *slog.Logger
 	Templates fs.FS
 	Static    fs.FS
@@ -38,6 +39,12 @@ type SessionStats interface {
 	Active(ctx context.Context) (int, error)
 }
 
+// SessionLocker lets one request at a time run for each session token.
+// Lock waits until the token's lock is free or ctx is done.
+type SessionLocker interface {
+	Lock(ctx context.Context, token string) (unlock func(), err error)
+}
+
 // Server holds the application's dependencies and serves its pages.
 type Server struct {
 	db       *sqlite.DB
@@ -46,7 +53,7 @@ type Server struct {
 	logger   *slog.Logger
 	pages    map[string]*template.Template
 	static   *staticFiles
-	locks    *sessionLocks
+	locker   SessionLocker
 	handler  http.Handler
 }
 
@@ -72,7 +79,10 @@ func New(cfg Config) (*Server, error) {
 		logger:   cfg.Logger,
 		pages:    pages,
 		static:   static,
-		locks:    newSessionLocks(),
+		locker:   cfg.Locker,
+	}
+	if s.locker == nil {
+		s.locker = newSessionLocks()
 	}
 	s.handler = s.routes()
 	return s, nil
