@@ -1,0 +1,104 @@
+package main
+
+import (
+	"io"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	defaults := config{
+		addr:            "localhost:8080",
+		dbPath:          "data/sessions.db",
+		store:           "sqlite",
+		lifetime:        24 * time.Hour,
+		idleTimeout:     2 * time.Hour,
+		cleanupInterval: 5 * time.Minute,
+	}
+	// with returns defaults changed by f.
+	with := func(f func(*config)) config {
+		c := defaults
+		f(&c)
+		return c
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want config
+	}{
+		{"no flags and no environment gives the defaults", nil, nil, defaults},
+		{"every flag is read", []string{
+			"-addr", ":9000", "-db", "/var/lib/app/s.db", "-store", "memory", "-lifetime", "1h",
+			"-idle-timeout", "10m", "-cleanup-interval", "30s", "-secure-cookie",
+		}, nil, config{
+			addr: ":9000", dbPath: "/var/lib/app/s.db", store: "memory", lifetime: time.Hour,
+			idleTimeout: 10 * time.Minute, cleanupInterval: 30 * time.Second, secureCookie: true,
+		}},
+		{"the environment fills in for missing flags", nil, map[string]string{
+			"ADDR": ":7000", "DB_PATH": "x.db", "STORE": "memory", "LIFETIME": "3h",
+			"IDLE_TIMEOUT": "1m", "CLEANUP_INTERVAL": "1s", "SECURE_COOKIE": "true",
+		}, config{
+			addr: ":7000", dbPath: "x.db", store: "memory", lifetime: 3 * time.Hour,
+			idleTimeout: time.Minute, cleanupInterval: time.Second, secureCookie: true,
+		}},
+		{"a flag beats the environment", []string{"-addr", ":1", "-db", "flag.db", "-lifetime", "2h", "-secure-cookie=false"},
+			map[string]string{"ADDR": ":2", "DB_PATH": "env.db", "LIFETIME": "5h", "SECURE_COOKIE": "1"},
+			with(func(c *config) { c.addr, c.dbPath, c.lifetime = ":1", "flag.db", 2*time.Hour })},
+		{"an empty environment variable counts as unset", nil, map[string]string{"ADDR": "", "LIFETIME": ""}, defaults},
+		{"zero idle timeout and cleanup interval turn them off", []string{"-idle-timeout", "0", "-cleanup-interval", "0s"}, nil,
+			with(func(c *config) { c.idleTimeout, c.cleanupInterval = 0, 0 })},
+		{"-healthcheck is read", []string{"-healthcheck"}, nil, with(func(c *config) { c.healthcheck = true })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, mapEnv(tt.env), io.Discard)
+			if err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseConfigRefusesBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"unknown flag", []string{"-port", "80"}, nil},
+		{"stray argument", []string{"extra"}, nil},
+		{"unknown store flag", []string{"-store", "redis"}, nil},
+		{"unknown store in the environment", nil, map[string]string{"STORE": "postgres"}},
+		{"lifetime that is not a duration", []string{"-lifetime", "forever"}, nil},
+		{"lifetime without a unit", []string{"-lifetime", "24"}, nil},
+		{"zero lifetime", []string{"-lifetime", "0"}, nil},
+		{"negative lifetime", []string{"-lifetime", "-1h"}, nil},
+		{"negative idle timeout", []string{"-idle-timeout", "-1m"}, nil},
+		{"negative cleanup interval", []string{"-cleanup-interval", "-5s"}, nil},
+		{"bad LIFETIME", nil, map[string]string{"LIFETIME": "a day"}},
+		{"bad IDLE_TIMEOUT", nil, map[string]string{"IDLE_TIMEOUT": "soon"}},
+		{"bad CLEANUP_INTERVAL", nil, map[string]string{"CLEANUP_INTERVAL": "5"}},
+		{"bad SECURE_COOKIE", nil, map[string]string{"SECURE_COOKIE": "yes please"}},
+		{"bad -secure-cookie value", []string{"-secure-cookie=maybe"}, nil},
+		// A bad environment value is an error even when a flag overrides it:
+		// the operator should hear about a typo before it matters.
+		{"bad LIFETIME under a good flag", []string{"-lifetime", "1h"}, map[string]string{"LIFETIME": "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, mapEnv(tt.env), io.Discard)
+			if err == nil {
+				t.Errorf("got config %+v and nil error, want an error", got)
+			}
+		})
+	}
+}
+
+func mapEnv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
