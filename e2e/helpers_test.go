@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"database/sql"
+	"encoding/json"
+	"html"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver, to read the server's database
+)
+
+// wantStatus fails the test unless r has the given status.
+func wantStatus(t testing.TB, what string, r response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("%s: got status %d, want %d\n%s", what, r.Status, want, r.Body)
+	}
+}
+
+// wantText fails the test unless the visible text of r's page contains
+// every one of texts. Tags are removed and spaces collapsed first, so
+// "You have viewed this page <strong>3</strong> times" matches
+// "You have viewed this page 3 times".
+func wantText(t testing.TB, what string, r response, texts ...string) {
+	t.Helper()
+	body := pageText(r.Body)
+	for _, s := range texts {
+		if !strings.Contains(body, s) {
+			t.Errorf("%s: page text does not contain %q:\n%s", what, s, body)
+		}
+	}
+}
+
+var (
+	tagRE   = regexp.MustCompile(`<[^>]*>`)
+	spaceRE = regexp.MustCompile(`\s+`)
+)
+
+// pageText is the text a reader sees on an HTML page.
+func pageText(body string) string {
+	return strings.TrimSpace(spaceRE.ReplaceAllString(html.UnescapeString(tagRE.ReplaceAllString(body, " ")), " "))
+}
+
+// redirectsTo fails the test unless r is a 303 See Other to location.
+func redirectsTo(t testing.TB, what string, r response, location string) {
+	t.Helper()
+	wantStatus(t, what, r, http.StatusSeeOther)
+	if got := r.Header.Get("Location"); got != location {
+		t.Fatalf("%s: got Location %q, want %q", what, got, location)
+	}
+}
+
+// sessionCookie returns the session cookie r sets, or nil.
+func sessionCookie(r response) *http.Cookie {
+	for _, line := range r.Header.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err == nil && c.Name == "session" {
+			return c
+		}
+	}
+	return nil
+}
+
+// cartJSON is the JSON form of GET /cart.
+type cartJSON struct {
+	Items []struct {
+		ID             int64  `json:"id"`
+		Name           string `json:"name"`
+		Qty            int    `json:"qty"`
+		UnitPriceCents int64  `json:"unitPriceCents"`
+		LineTotalCents int64  `json:"lineTotalCents"`
+	} `json:"items"`
+	TotalCents int64 `json:"totalCents"`
+}
+
+// cart reads the visitor's cart as JSON.
+func (v *visitor) cart() cartJSON {
+	v.t.Helper()
+	r := v.getJSON("/cart")
+	wantStatus(v.t, "GET /cart (JSON)", r, http.StatusOK)
+	var c cartJSON
+	if err := json.Unmarshal([]byte(r.Body), &c); err != nil {
+		v.t.Fatalf("GET /cart: %v\n%s", err, r.Body)
+	}
+	return c
+}
+
+// quantities is the cart as ingredient id → quantity.
+func (c cartJSON) quantities() map[int64]int {
+	m := make(map[int64]int, len(c.Items))
+	for _, it := range c.Items {
+		m[it.ID] = it.Qty
+	}
+	return m
+}
+
+// add posts the add-to-cart form and expects it to succeed.
+func (v *visitor) add(id int64, qty string) {
+	v.t.Helper()
+	form := url.Values{"ingredient_id": {strconv.FormatInt(id, 10)}}
+	if qty != "" {
+		form.Set("qty", qty)
+	}
+	redirectsTo(v.t, "POST /cart/items", v.post("/cart/items", form), "/cart")
+}
+
+// inspector is the JSON form of GET /session.
+type inspector struct {
+	Values      map[string]any `json:"values"`
+	ExpiresAt   string         `json:"expiresAt"`
+	TokenPrefix string         `json:"tokenPrefix"`
+}
+
+// session reads the visitor's session through the inspector's JSON, which
+// neither counts as a page view nor pops the flash.
+func (v *visitor) session() inspector {
+	v.t.Helper()
+	r := v.getJSON("/session")
+	wantStatus(v.t, "GET /session (JSON)", r, http.StatusOK)
+	var in inspector
+	if err := json.Unmarshal([]byte(r.Body), &in); err != nil {
+		v.t.Fatalf("GET /session: %v\n%s", err, r.Body)
+	}
+	return in
+}
+
+// values returns the session's values without the keys given.
+func (v *visitor) values(without ...string) map[string]any {
+	v.t.Helper()
+	vals := v.session().Values
+	for _, k := range without {
+		delete(vals, k)
+	}
+	return vals
+}
+
+// wantUnchanged fails the test if before and after differ.
+func wantUnchanged(t testing.TB, what string, before, after map[string]any) {
+	t.Helper()
+	if !maps.EqualFunc(before, after, func(a, b any) bool {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		return string(ja) == string(jb)
+	}) {
+		t.Errorf("%s changed the session:\nbefore %v\nafter  %v", what, before, after)
+	}
+}
+
+// openDBReadOnly opens the server's database file read-only, to check what
+// the server wrote without being able to change it.
+func openDBReadOnly(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// countRows counts the rows of a table in the server's database.
+func countRows(t testing.TB, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
