@@ -1,0 +1,373 @@
+package e2e
+
+// A real browser, Chromium driven by chromedp, goes through the tutorial the
+// way a visitor does: it clicks the real buttons and submits the real forms,
+// so the HTML, the CSS, the Content-Security-Policy and the redirects are
+// all tested together.
+//
+//	go test ./e2e -run Browser                 # skipped when no Chromium is installed
+//	go test ./e2e -run Browser -screenshots    # also refreshes docs/screenshot-*.png
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+var screenshots = flag.Bool("screenshots", false, "save full-page PNGs of the home, cart and session pages in docs/")
+
+func TestBrowserShoppingTrip(t *testing.T) {
+	exe := findChromium(t)
+	srv := startServer(t)
+	b := newBrowser(t, exe, srv.URL)
+
+	// The original tutorial's route counts the visits of this session.
+	b.open("/session-example")
+	b.wantText("#view-count", "1")
+	b.open("/session-example")
+	b.wantText("#view-count", "2")
+	b.wantText("#view-message", "You have viewed this page 2 times.")
+
+	// /session-example put 3 × Flour ($2.50) in the cart, as the original
+	// does. Add one Eggs ($3.20) and one Butter ($2.80) with the buttons of
+	// the catalog; each lands on the cart.
+	for _, add := range []struct{ id, flash string }{
+		{"2", "Added 1 × Eggs. You now have 1 in your cart."},
+		{"3", "Added 1 × Butter. You now have 1 in your cart."},
+	} {
+		b.open("/ingredients")
+		b.submit("#ingredient-"+add.id+` button[type="submit"]`, "/cart")
+		b.wantText(".flash", add.flash)
+	}
+	b.wantText("#line-1 .line-total", "$7.50")
+	b.wantText("#line-2 .line-total", "$3.20")
+	b.wantText("#line-3 .line-total", "$2.80")
+	b.wantText("#cart-total", "$13.50")
+
+	// Four Eggs instead of one, typed into the row's quantity field.
+	b.typeInto(`#line-2 input[name="qty"]`, "4")
+	b.submit(`#line-2 button[type="submit"]`, "/cart")
+	b.wantText(".flash", "Eggs: quantity set to 4.")
+	b.wantText("#line-2 .line-total", "$12.80")
+	b.wantText("#cart-total", "$23.10")
+	b.wantText("#cart-count", "8")
+	b.screenshot("cart")
+
+	// The session cookie is HttpOnly: the browser holds it and sends it, but
+	// no script on the page can read it.
+	b.wantHTTPOnlySessionCookie()
+
+	b.open("/login")
+	b.typeInto("#name", "Ada Lovelace")
+	b.typeInto("#email", "ada@example.com")
+	b.submit(`form[action="/login"] button[type="submit"]`, "/")
+	b.wantText(".flash", "Signed in as Ada Lovelace. Your session has a new token now.")
+	b.wantText("#signed-in", "yes, as Ada Lovelace")
+	b.wantText("#view-count", "2")
+	b.wantText("#cart-items", "8")
+	b.screenshot("home")
+
+	b.open("/cart")
+	orderPath := b.submit("#checkout", "/orders/")
+	b.wantText("#order-total", "$23.10")
+	if !strings.Contains(b.text("main"), "by Ada Lovelace (ada@example.com)") {
+		t.Errorf("%s does not say who placed the order:\n%s", orderPath, b.text("main"))
+	}
+
+	b.open("/cart")
+	b.wantText("#cart-empty", "Your cart is empty. Choose some ingredients.")
+
+	b.open("/session")
+	b.screenshot("session")
+
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("the browser reported %d problem(s), want none:\n%s", len(p), strings.Join(p, "\n"))
+	}
+
+	// The check above is only worth something if a violation would be seen:
+	// an inline script, which the Content-Security-Policy forbids, must be
+	// refused and reported.
+	b.injectInlineScript()
+	if !b.waitProblem("Content Security Policy") {
+		t.Errorf("an inline script ran or went unreported; reported: %q", b.problems())
+	}
+}
+
+// findChromium returns the browser to drive, or skips the test.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	t.Skip("no Chromium found (/usr/bin/chromium, or chromium, chromium-browser or google-chrome on PATH); " +
+		"install it with `sudo apt-get install chromium`")
+	return ""
+}
+
+// browser is one headless Chromium with one tab, and what it has reported.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	reported []string // console errors, uncaught exceptions, CSP violations
+}
+
+// Timeouts for one step, so that a missing element fails the test in
+// seconds rather than at the test's deadline.
+const (
+	queryTimeout    = 5 * time.Second
+	navigateTimeout = 10 * time.Second
+)
+
+func newBrowser(t *testing.T, exe, base string) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true), // the sandbox cannot start as root, as in CI
+		chromedp.Flag("disable-gpu", true),
+		// Without these, Chromium tries to reach Google's servers at start.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	// A bound on the whole browser: if anything hangs, it is killed and the
+	// step in progress fails.
+	root, cancelRoot := context.WithTimeout(context.Background(), 2*time.Minute)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	// Registered after t.TempDir, so it runs first: Chromium has exited
+	// before its profile folder is removed.
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		cancelRoot()
+	})
+
+	b := &browser{t: t, ctx: ctx, base: base}
+	// Listen starts the browser and opens the tab. chromedp enables the
+	// Runtime and Log domains of every tab, which send these events.
+	if err := chromedp.Listen(ctx, b.record); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	// 1000 px wide keeps the screenshots small and shows the desktop layout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1000, 700)); err != nil {
+		t.Fatalf("set the viewport: %v", err)
+	}
+	return b
+}
+
+// record keeps every event that means something went wrong on a page. It
+// runs on chromedp's reading goroutine, so it only appends.
+func (b *browser) record(ev any) {
+	var problem string
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, a.Description+string(a.Value))
+			}
+			problem = fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " "))
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		problem = "uncaught exception: " + d.Text
+		if d.Exception != nil {
+			problem += " " + d.Exception.Description
+		}
+	case *log.EventEntryAdded:
+		// Blocked resources and CSP violations arrive here, from the
+		// "network" and "security" sources.
+		e := ev.Entry
+		if e.Level == log.EntryLevelError || e.Source == log.EntrySourceSecurity {
+			problem = fmt.Sprintf("log %s/%s: %s %s", e.Source, e.Level, e.Text, e.URL)
+		}
+	}
+	if problem != "" {
+		b.mu.Lock()
+		b.reported = append(b.reported, problem)
+		b.mu.Unlock()
+	}
+}
+
+func (b *browser) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.reported...)
+}
+
+// injectInlineScript adds an inline <script> to the page, as an injection
+// attack would. If it runs, it sets a marker that fails the test.
+func (b *browser) injectInlineScript() {
+	b.t.Helper()
+	const inject = `const s = document.createElement("script");
+		s.textContent = "document.body.dataset.injected = 'ran'";
+		document.body.append(s);
+		document.body.dataset.injected ?? "blocked"`
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](inject))
+	if err != nil {
+		b.t.Fatalf("inject an inline script: %v", err)
+	}
+	if got != "blocked" {
+		b.t.Errorf("inline script: %s, want blocked by the Content-Security-Policy", got)
+	}
+}
+
+// waitProblem waits briefly for a reported problem that contains text; the
+// browser reports a violation asynchronously.
+func (b *browser) waitProblem(text string) bool {
+	for deadline := time.Now().Add(queryTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, p := range b.problems() {
+			if strings.Contains(p, text) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// location returns the path of the page the tab shows.
+func (b *browser) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatalf("read the location: %v", err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		b.t.Fatalf("location %q: %v", loc, err)
+	}
+	return u.Path
+}
+
+// open loads path as if typed into the address bar, and fails unless the
+// answer is 200.
+func (b *browser) open(path string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, navigateTimeout)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.base+path))
+	if err != nil {
+		b.t.Fatalf("open %s: %v", path, err)
+	}
+	if resp.Status != 200 {
+		b.t.Fatalf("open %s: status %d, want 200", path, resp.Status)
+	}
+}
+
+// submit clicks a submit button, follows the form's redirect and returns
+// the path it lands on, which must start with wantPath and answer 200.
+func (b *browser) submit(button, wantPath string) string {
+	b.t.Helper()
+	from := b.location()
+	ctx, cancel := context.WithTimeout(b.ctx, navigateTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
+	if err != nil {
+		b.t.Fatalf("on %s, click %s: %v", from, button, err)
+	}
+	to := b.location()
+	if resp.Status != 200 || !strings.HasPrefix(to, wantPath) {
+		b.t.Fatalf("on %s, click %s: landed on %s with status %d, want %s with 200", from, button, to, resp.Status, wantPath)
+	}
+	return to
+}
+
+// typeInto replaces the value of a form field by typing, as a person would.
+func (b *browser) typeInto(field, value string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, queryTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.Clear(chromedp.CSS(field)),
+		chromedp.SendKeys(chromedp.CSS(field), value),
+	); err != nil {
+		b.t.Fatalf("on %s, type into %s: %v", b.location(), field, err)
+	}
+}
+
+// text returns the visible text of the first element that matches sel.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, queryTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("on %s, read %s: %v", b.location(), sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (b *browser) wantText(sel, want string) {
+	b.t.Helper()
+	if got := b.text(sel); got != want {
+		b.t.Errorf("on %s, %s shows %q, want %q", b.location(), sel, got, want)
+	}
+}
+
+// wantHTTPOnlySessionCookie checks that the browser holds the session
+// cookie and that the page's script cannot see it.
+func (b *browser) wantHTTPOnlySessionCookie() {
+	b.t.Helper()
+	cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.base}})
+	if err != nil {
+		b.t.Fatalf("read the cookies: %v", err)
+	}
+	var held *network.Cookie
+	for _, c := range cookies.Cookies {
+		if c.Name == "session" {
+			held = c
+		}
+	}
+	if held == nil || !held.HTTPOnly {
+		b.t.Errorf("browser holds session cookie %+v, want one marked HttpOnly", held)
+	}
+	script, err := chromedp.Run(b.ctx, chromedp.Evaluate[string]("document.cookie"))
+	if err != nil {
+		b.t.Fatalf("read document.cookie: %v", err)
+	}
+	if strings.Contains(script, "session=") {
+		b.t.Errorf("document.cookie = %q, want no session cookie in it (HttpOnly)", script)
+	}
+}
+
+// screenshot saves the whole page as docs/screenshot-<name>.png when the
+// -screenshots flag is given.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	if !*screenshots {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join("..", "docs", "screenshot-"+name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("wrote %s (%d bytes)", path, len(png))
+}
