@@ -133,7 +133,7 @@ func openStore(cfg config, db *sqlite.DB, logger *slog.Logger) (sessionStore, er
 	case "memory":
 		return sessionstore.NewMemory(cfg.cleanupInterval), nil
 	case "sqlite":
-		return sessionstore.NewSQLite(db, cfg.cleanupInterval, logger), nil
+		return sessionstore.NewSQLite(db, cfg.cleanupInterval, logger)
 	}
 	return nil, fmt.Errorf("unknown store %q", cfg.store)
 }

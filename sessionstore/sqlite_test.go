@@ -1,0 +1,267 @@
+package sessionstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+
+	gosessions "example.com/gosessions"
+	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/sqlite"
+)
+
+func openDB(t testing.TB, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, gosessions.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newSQLite(t testing.TB, db *sqlite.DB) *sessionstore.SQLite {
+	t.Helper()
+	s, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// conformingStores are the stores that must behave exactly like scs's
+// sqlite3store, which is among them as the reference.
+var conformingStores = []struct {
+	name string
+	open func(t testing.TB, db *sqlite.DB) scs.Store
+}{
+	{"sqlite3store", func(_ testing.TB, db *sqlite.DB) scs.Store {
+		return sqlite3store.NewWithConfig(db.Write, sqlite3store.Config{})
+	}},
+	{"sessionstore.SQLite", func(t testing.TB, db *sqlite.DB) scs.Store { return newSQLite(t, db) }},
+}
+
+// TestSQLiteConformance runs the same checks on sessionstore.SQLite and on
+// sqlite3store, so the faster store keeps sqlite3store's behaviour.
+func TestSQLiteConformance(t *testing.T) {
+	t.Parallel()
+	for _, st := range conformingStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+			store := st.open(t, db)
+			later := time.Now().Add(time.Hour)
+
+			find := func(token string) ([]byte, bool) {
+				t.Helper()
+				b, found, err := store.Find(token)
+				if err != nil {
+					t.Fatalf("Find(%q): %v", token, err)
+				}
+				return b, found
+			}
+			commit := func(token, data string, expiry time.Time) {
+				t.Helper()
+				if err := store.Commit(token, []byte(data), expiry); err != nil {
+					t.Fatalf("Commit(%q): %v", token, err)
+				}
+			}
+
+			t.Run("an unknown token is not found", func(t *testing.T) {
+				if b, found := find("unknown"); found || b != nil {
+					t.Errorf("got %q, %v; want nil, false", b, found)
+				}
+			})
+			t.Run("a committed session is found with its data", func(t *testing.T) {
+				commit("a", "first", later)
+				if b, found := find("a"); !found || string(b) != "first" {
+					t.Errorf("got %q, %v; want %q, true", b, found, "first")
+				}
+			})
+			t.Run("a second commit replaces the data", func(t *testing.T) {
+				commit("b", "first", later)
+				commit("b", "second", later)
+				if b, found := find("b"); !found || string(b) != "second" {
+					t.Errorf("got %q, %v; want %q, true", b, found, "second")
+				}
+			})
+			t.Run("binary data comes back byte for byte", func(t *testing.T) {
+				data := string([]byte{0, 1, 2, 0xff, 0, 'x'})
+				commit("bin", data, later)
+				if b, found := find("bin"); !found || !bytes.Equal(b, []byte(data)) {
+					t.Errorf("got %v, %v; want %v, true", b, found, []byte(data))
+				}
+			})
+			t.Run("a session committed with a past expiry is not found", func(t *testing.T) {
+				commit("old", "data", time.Now().Add(-time.Second))
+				if _, found := find("old"); found {
+					t.Error("got found, want not found")
+				}
+			})
+			t.Run("a session expires at its expiry", func(t *testing.T) {
+				commit("soon", "data", time.Now().Add(300*time.Millisecond))
+				if _, found := find("soon"); !found {
+					t.Fatal("got not found before the expiry, want found")
+				}
+				time.Sleep(400 * time.Millisecond)
+				if _, found := find("soon"); found {
+					t.Error("got found after the expiry, want not found")
+				}
+			})
+			t.Run("a commit with a later expiry revives an expired session", func(t *testing.T) {
+				commit("revived", "old", time.Now().Add(-time.Hour))
+				commit("revived", "new", later)
+				if b, found := find("revived"); !found || string(b) != "new" {
+					t.Errorf("got %q, %v; want %q, true", b, found, "new")
+				}
+			})
+			t.Run("a deleted session is not found", func(t *testing.T) {
+				commit("gone", "data", later)
+				if err := store.Delete("gone"); err != nil {
+					t.Fatal(err)
+				}
+				if _, found := find("gone"); found {
+					t.Error("got found, want not found")
+				}
+			})
+			t.Run("deleting an unknown token is not an error", func(t *testing.T) {
+				if err := store.Delete("never-existed"); err != nil {
+					t.Errorf("got %v, want nil", err)
+				}
+			})
+			t.Run("the expiry is stored as sqlite3store stores it", func(t *testing.T) {
+				expiry := time.Date(2100, 1, 2, 3, 4, 5, 678_000_000, time.UTC)
+				commit("when", "data", expiry.In(time.FixedZone("UTC+2", 2*3600)))
+				var got string
+				err := db.Read.QueryRow(`SELECT strftime('%Y-%m-%dT%H:%M:%f', expiry) FROM sessions WHERE token = 'when'`).Scan(&got)
+				if want := "2100-01-02T03:04:05.678"; err != nil || got != want {
+					t.Errorf("got %q (%v), want %q", got, err, want)
+				}
+			})
+			t.Run("concurrent commits are all stored", func(t *testing.T) {
+				var wg sync.WaitGroup
+				for i := range 50 {
+					wg.Go(func() {
+						if err := store.Commit(fmt.Sprint("c", i), []byte(fmt.Sprint(i)), later); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+				wg.Wait()
+				for i := range 50 {
+					if b, found := find(fmt.Sprint("c", i)); !found || string(b) != fmt.Sprint(i) {
+						t.Errorf("c%d: got %q, %v; want %q, true", i, b, found, fmt.Sprint(i))
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestSQLiteCommitIsDurable checks that a commit is in the file when Commit
+// returns: a new process opening the database finds it.
+func TestSQLiteCommitIsDurable(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	db, err := sqlite.Open(context.Background(), path, gosessions.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Commit("kept", []byte("data"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A second, independent connection sees the committed row while the
+	// first is still open: it is in the database, not in a buffer.
+	other := openDB(t, path)
+	if b, found, err := newSQLite(t, other).Find("kept"); err != nil || !found || string(b) != "data" {
+		t.Errorf("other connection: got %q, %v, %v; want %q, true, nil", b, found, err, "data")
+	}
+	store.Close()
+	db.Close()
+
+	reopened := openDB(t, path)
+	if b, found, err := newSQLite(t, reopened).Find("kept"); err != nil || !found || string(b) != "data" {
+		t.Errorf("after reopening: got %q, %v, %v; want %q, true, nil", b, found, err, "data")
+	}
+}
+
+// TestSQLiteDeleteExpired checks that the batched cleanup removes every
+// expired row, however many batches that takes, and no live one.
+func TestSQLiteDeleteExpired(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+	store := newSQLite(t, db)
+
+	// More expired rows than one batch holds.
+	const expired, live = 1234, 10
+	_, err := db.Write.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO sessions (token, data, expiry) SELECT 'expired' || i, x'00', julianday('now') - 1 FROM n`, expired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range live {
+		if err := store.Commit(fmt.Sprint("live", i), []byte("data"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	n, err := store.DeleteExpired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != expired {
+		t.Errorf("deleted: got %d, want %d", n, expired)
+	}
+	var left int
+	if err := db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != live {
+		t.Errorf("rows left: got %d, want %d (the live ones)", left, live)
+	}
+}
+
+// TestSQLiteCommitAfterClose checks that a Commit after Close fails at once
+// rather than waiting forever for a commit loop that has stopped.
+func TestSQLiteCommitAfterClose(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+	store, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Commit("late", []byte("data"), time.Now().Add(time.Hour)); !errors.Is(err, sessionstore.ErrClosed) {
+		t.Errorf("got %v, want ErrClosed", err)
+	}
+}
+
+// TestSQLiteCommitFailure checks that a commit whose transaction fails
+// returns the error: nothing is acknowledged that was not saved.
+func TestSQLiteCommitFailure(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+	store := newSQLite(t, db)
+	if _, err := db.Write.Exec(`DROP TABLE sessions`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Commit("lost", []byte("data"), time.Now().Add(time.Hour)); err == nil {
+		t.Error("got no error with the table gone, want one")
+	}
+}
