@@ -40,6 +40,12 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		fmt.Sprintf("This address does not accept %s requests.", r.Method))
 }
 
+// bodyTooLarge answers a request whose body is over maxBodyBytes.
+func (s *Server) bodyTooLarge(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("The form is larger than %d KiB, which is more than any form here needs.", maxBodyBytes>>10))
+}
+
 // notFoundOr answers 404 for sqlite.ErrNotFound and 500 for anything else.
 func (s *Server) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, sqlite.ErrNotFound) {

@@ -18,8 +18,7 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		s.clientError(w, r, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("The form is larger than %d KiB, which is more than any form here needs.", maxBodyBytes>>10))
+		s.bodyTooLarge(w, r)
 		return false
 	}
 	s.clientError(w, r, http.StatusBadRequest, "The form could not be read.")

@@ -27,7 +27,7 @@ func (s *Server) routes() http.Handler {
 		// POST before it can touch the session; the body limit comes before
 		// any form is parsed; the per-session lock is taken before the
 		// session is loaded and released after it is saved.
-		r.Use(s.crossOriginProtection, limitBody, s.lockSession, s.loadAndSave, noStore)
+		r.Use(s.crossOriginProtection, s.limitBody, s.lockSession, s.loadAndSave, noStore)
 
 		r.Get("/", s.handleHome)
 		r.Get("/session-example", s.handleSessionExample)

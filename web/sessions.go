@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/gob"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -143,7 +144,19 @@ func (cw *commitWriter) commit() bool {
 	case scs.Destroyed:
 		sm.WriteSessionCookie(ctx, cw.ResponseWriter, "", time.Time{})
 	}
+	foldCacheControl(cw.Header())
 	return true
+}
+
+// foldCacheControl leaves a single "Cache-Control: no-store" on a response
+// that has it. With the cookie, scs adds Cache-Control: no-cache="Set-Cookie"
+// (a cache may keep the page but not the cookie); no-store already keeps the
+// whole response, cookie included, out of every cache, so the second header
+// would only leave readers wondering which one wins.
+func foldCacheControl(h http.Header) {
+	if slices.Contains(h.Values("Cache-Control"), "no-store") {
+		h.Set("Cache-Control", "no-store")
+	}
 }
 
 // Typed readers for the session values that are not plain ints or strings.

@@ -1,0 +1,131 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// lockWait bounds how long a test waits for a lock that must be free. It
+// only keeps a broken lock from hanging the test; nothing is timed.
+const lockWait = 10 * time.Second
+
+// mustLock takes the lock of token, failing the test if it is not free.
+func mustLock(t *testing.T, l *sessionLocks, token string) (unlock func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+	defer cancel()
+	unlock, err := l.Lock(ctx, token)
+	if err != nil {
+		t.Fatalf("Lock(%q): %v, want the lock", token, err)
+	}
+	return unlock
+}
+
+// refs returns how many requests hold or wait for token's lock, and how
+// many tokens have an entry in the map.
+func (l *sessionLocks) refs(token string) (refs, entries int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sl, ok := l.locks[token]; ok {
+		refs = sl.refs
+	}
+	return refs, len(l.locks)
+}
+
+// waitRefs waits until token's lock has want holders and waiters.
+func waitRefs(t *testing.T, l *sessionLocks, token string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(lockWait)
+	for {
+		if got, _ := l.refs(token); got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			got, _ := l.refs(token)
+			t.Fatalf("lock %q: got %d holders and waiters, want %d", token, got, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSessionLocks(t *testing.T) {
+	t.Run("different tokens do not block each other", func(t *testing.T) {
+		l := newSessionLocks()
+		unlockA := mustLock(t, l, "a")
+		unlockB := mustLock(t, l, "b") // fails if it waits for "a"
+		unlockB()
+		unlockA()
+	})
+
+	t.Run("the same token waits until the holder unlocks", func(t *testing.T) {
+		l := newSessionLocks()
+		unlock := mustLock(t, l, "a")
+
+		var released atomic.Bool
+		acquired := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+			defer cancel()
+			unlock2, err := l.Lock(ctx, "a")
+			if err == nil {
+				if !released.Load() {
+					err = errors.New("got the lock while another request held it")
+				}
+				unlock2()
+			}
+			acquired <- err
+		}()
+		waitRefs(t, l, "a", 2) // the second request is waiting
+		released.Store(true)
+		unlock()
+		if err := <-acquired; err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("entries are removed when released", func(t *testing.T) {
+		l := newSessionLocks()
+		unlockA := mustLock(t, l, "a")
+		unlockB := mustLock(t, l, "b")
+		if _, entries := l.refs("a"); entries != 2 {
+			t.Fatalf("got %d entries while two locks are held, want 2", entries)
+		}
+		unlockA()
+		unlockB()
+		if _, entries := l.refs("a"); entries != 0 {
+			t.Errorf("got %d entries after every lock was released, want 0", entries)
+		}
+	})
+
+	t.Run("a waiter whose context is cancelled gives up", func(t *testing.T) {
+		l := newSessionLocks()
+		unlock := mustLock(t, l, "a")
+
+		ctx, cancel := context.WithCancel(context.Background())
+		gaveUp := make(chan error, 1)
+		go func() {
+			unlock2, err := l.Lock(ctx, "a")
+			if err == nil {
+				unlock2()
+			}
+			gaveUp <- err
+		}()
+		waitRefs(t, l, "a", 2)
+		cancel()
+		if err := <-gaveUp; !errors.Is(err, errCancelled) {
+			t.Fatalf("got %v, want errCancelled", err)
+		}
+		if refs, _ := l.refs("a"); refs != 1 {
+			t.Errorf("got %d holders and waiters after the waiter gave up, want 1 (the holder)", refs)
+		}
+		unlock()
+		if _, entries := l.refs("a"); entries != 0 {
+			t.Errorf("got %d entries after release, want 0", entries)
+		}
+		// The token is free again.
+		mustLock(t, l, "a")()
+	})
+}
