@@ -1,0 +1,186 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"example.com/gosessions/redis"
+	"example.com/gosessions/redis/redistest"
+	"example.com/gosessions/sessionstore"
+)
+
+// newClient connects to srv, and closes the connection when the test ends.
+func newClient(t *testing.T, srv *redistest.Server) *goredis.Client {
+	t.Helper()
+	opts, err := goredis.ParseURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := goredis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	store, err := redis.Open(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+
+	// scs hands the store hashed tokens; Row and the lock get the cookie's.
+	const cookieToken = "cookie-token-1"
+	hashed := sessionstore.HashToken(cookieToken)
+
+	t.Run("finds nothing for an unknown token", func(t *testing.T) {
+		_, found, err := store.Find(sessionstore.HashToken("nobody"))
+		if err != nil || found {
+			t.Fatalf("Find: got found=%v err=%v, want found=false err=nil", found, err)
+		}
+	})
+
+	t.Run("finds what was committed, until deleted", func(t *testing.T) {
+		want := []byte("session data")
+		if err := store.Commit(hashed, want, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, found, err := store.Find(hashed)
+		if err != nil || !found || !bytes.Equal(got, want) {
+			t.Fatalf("Find: got %q found=%v err=%v, want %q found=true", got, found, err, want)
+		}
+		if err := store.Delete(hashed); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := store.Find(hashed); found {
+			t.Fatal("Find after Delete: got found=true, want false")
+		}
+	})
+
+	t.Run("stores each session under the hash of its token, never the token", func(t *testing.T) {
+		if err := store.Commit(hashed, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := newClient(t, srv).Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 1 || !strings.HasSuffix(keys[0], hashed) {
+			t.Fatalf("keys: got %q, want one key ending in %q", keys, hashed)
+		}
+		store.Delete(hashed)
+	})
+
+	t.Run("Redis expires a session at its expiry", func(t *testing.T) {
+		if err := store.Commit(hashed, []byte("short"), time.Now().Add(150*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, found, err := store.Find(hashed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !found {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("session still found 5s after its expiry")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
+	t.Run("a commit with an expiry already past deletes the session", func(t *testing.T) {
+		if err := store.Commit(hashed, []byte("live"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Commit(hashed, []byte("late"), time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := store.Find(hashed); found {
+			t.Fatal("Find: got found=true, want false (a past expiry must not store the session for ever)")
+		}
+	})
+
+	t.Run("Row tells size and expiry by cookie token", func(t *testing.T) {
+		data := []byte("twelve bytes")
+		expiry := time.Now().Add(time.Hour)
+		if err := store.Commit(hashed, data, expiry); err != nil {
+			t.Fatal(err)
+		}
+		size, gotExpiry, found, err := store.Row(ctx, cookieToken)
+		if err != nil || !found {
+			t.Fatalf("Row: got found=%v err=%v, want found=true", found, err)
+		}
+		if size != len(data) {
+			t.Errorf("Row size: got %d, want %d", size, len(data))
+		}
+		if d := gotExpiry.Sub(expiry).Abs(); d > 2*time.Second {
+			t.Errorf("Row expiry: got %v, want within 2s of %v", gotExpiry, expiry)
+		}
+		store.Delete(hashed)
+		if _, _, found, err := store.Row(ctx, cookieToken); err != nil || found {
+			t.Fatalf("Row after Delete: got found=%v err=%v, want found=false", found, err)
+		}
+	})
+
+	t.Run("Active counts sessions and not locks", func(t *testing.T) {
+		for _, tok := range []string{"a", "b", "c"} {
+			if err := store.Commit(sessionstore.HashToken(tok), []byte(tok), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		unlock, err := store.Lock(ctx, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlock()
+		n, err := store.Active(ctx)
+		if err != nil || n != 3 {
+			t.Fatalf("Active: got %d, %v, want 3", n, err)
+		}
+	})
+
+	t.Run("Check answers while Redis does", func(t *testing.T) {
+		if err := store.Check(ctx); err != nil {
+			t.Fatalf("Check: got %v, want nil", err)
+		}
+	})
+}
+
+func TestStoreWithoutRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	store, err := redis.Open(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv.Stop()
+
+	t.Run("Check fails", func(t *testing.T) {
+		if err := store.Check(ctx); err == nil {
+			t.Fatal("Check with Redis stopped: got nil, want an error")
+		}
+	})
+	t.Run("Find fails rather than reporting no session", func(t *testing.T) {
+		if _, _, err := store.Find(sessionstore.HashToken("x")); err == nil {
+			t.Fatal("Find with Redis stopped: got nil error, want an error")
+		}
+	})
+	t.Run("Open fails", func(t *testing.T) {
+		if s, err := redis.Open(ctx, srv.URL); err == nil {
+			s.Close()
+			t.Fatal("Open with Redis stopped: got nil error, want an error")
+		}
+	})
+}
