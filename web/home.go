@@ -14,14 +14,19 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "home", data)
 }
 
-// handleHealthz answers 200 "ok" while the database answers, 503 otherwise.
-// It runs without a session, so probes create none.
+// handleHealthz answers 200 "ok" while the database and, when it lives
+// elsewhere, the session store answer, 503 otherwise. It runs without a
+// session, so probes create none.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.db.Check(ctx); err != nil {
+	err := s.db.Check(ctx)
+	if err == nil && s.health != nil {
+		err = s.health(ctx)
+	}
+	if err != nil {
 		s.logger.Warn("health check failed", "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("unavailable\n"))

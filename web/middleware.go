@@ -118,8 +118,19 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 		}
 		unlock, err := s.locker.Lock(r.Context(), c.Value)
 		if err != nil {
-			// The client went away while waiting; nothing was changed.
-			s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
+			switch {
+			case r.Context().Err() != nil:
+				// The client went away while waiting; nothing was changed.
+				s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
+			case errors.Is(err, context.DeadlineExceeded):
+				// A locker that bounds its wait gave up: another request
+				// of this session held the lock all along.
+				s.clientError(w, r, http.StatusServiceUnavailable,
+					"Another request of your session is still running. Please try again in a moment.")
+			default:
+				// Where the lock lives failed, such as a Redis that is down.
+				s.serverError(w, r, err)
+			}
 			return
 		}
 		defer unlock()

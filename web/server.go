@@ -27,6 +27,10 @@ type Config struct {
 	Logger    *slog.Logger
 	Templates fs.FS
 	Static    fs.FS
+
+	// StoreHealth is optional: /healthz calls it besides checking DB, for a
+	// session store that lives outside the database, such as Redis.
+	StoreHealth func(context.Context) error
 }
 
 // SessionStats reads what the session inspector shows about the store. The
@@ -54,6 +58,7 @@ type Server struct {
 	pages    map[string]*template.Template
 	static   *staticFiles
 	locker   SessionLocker
+	health   func(context.Context) error // the session store's, or nil
 	handler  http.Handler
 }
 
@@ -80,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 		pages:    pages,
 		static:   static,
 		locker:   cfg.Locker,
+		health:   cfg.StoreHealth,
 	}
 	if s.locker == nil {
 		s.locker = newSessionLocks()

@@ -15,6 +15,7 @@ type config struct {
 	addr            string
 	dbPath          string
 	store           string
+	redisURL        string
 	lifetime        time.Duration
 	idleTimeout     time.Duration
 	cleanupInterval time.Duration
@@ -32,7 +33,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	env := envDefaults{getenv: getenv}
 	fs.StringVar(&cfg.addr, "addr", env.str("ADDR", "localhost:8080"), "address to listen on (env ADDR)")
 	fs.StringVar(&cfg.dbPath, "db", env.str("DB_PATH", "data/sessions.db"), "SQLite database file, created if missing (env DB_PATH)")
-	fs.StringVar(&cfg.store, "store", env.str("STORE", "sqlite"), "session store: sqlite or memory (env STORE)")
+	fs.StringVar(&cfg.store, "store", env.str("STORE", "sqlite"), "session store: sqlite, memory or redis (env STORE)")
+	fs.StringVar(&cfg.redisURL, "redis-url", env.str("REDIS_URL", ""), "Redis server for -store redis, such as redis://localhost:6379/0 (env REDIS_URL)")
 	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", env.duration("IDLE_TIMEOUT", 2*time.Hour), "end a session after this long without a request; 0 turns it off (env IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.cleanupInterval, "cleanup-interval", env.duration("CLEANUP_INTERVAL", 5*time.Minute), "how often expired sessions are deleted; 0 turns it off (env CLEANUP_INTERVAL)")
@@ -49,8 +51,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	switch {
-	case cfg.store != "sqlite" && cfg.store != "memory":
-		return cfg, fmt.Errorf("-store must be sqlite or memory, not %q", cfg.store)
+	case cfg.store != "sqlite" && cfg.store != "memory" && cfg.store != "redis":
+		return cfg, fmt.Errorf("-store must be sqlite, memory or redis, not %q", cfg.store)
+	case cfg.store == "redis" && cfg.redisURL == "":
+		return cfg, fmt.Errorf("-store redis needs -redis-url, such as redis://localhost:6379/0")
 	case cfg.lifetime <= 0:
 		return cfg, fmt.Errorf("-lifetime must be positive")
 	case cfg.idleTimeout < 0 || cfg.cleanupInterval < 0:

@@ -50,6 +50,8 @@ func TestParseConfig(t *testing.T) {
 		{"zero idle timeout and cleanup interval turn them off", []string{"-idle-timeout", "0", "-cleanup-interval", "0s"}, nil,
 			with(func(c *config) { c.idleTimeout, c.cleanupInterval = 0, 0 })},
 		{"-healthcheck is read", []string{"-healthcheck"}, nil, with(func(c *config) { c.healthcheck = true })},
+		{"the redis store reads its URL from the environment", nil, map[string]string{"STORE": "redis", "REDIS_URL": "redis://cache:6379/1"},
+			with(func(c *config) { c.store, c.redisURL = "redis", "redis://cache:6379/1" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +74,8 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-port", "80"}, nil},
 		{"stray argument", []string{"extra"}, nil},
-		{"unknown store flag", []string{"-store", "redis"}, nil},
+		{"unknown store flag", []string{"-store", "mongodb"}, nil},
+		{"redis store without a Redis URL", []string{"-store", "redis"}, nil},
 		{"unknown store in the environment", nil, map[string]string{"STORE": "postgres"}},
 		{"lifetime that is not a duration", []string{"-lifetime", "forever"}, nil},
 		{"lifetime without a unit", []string{"-lifetime", "24"}, nil},

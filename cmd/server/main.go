@@ -20,6 +20,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
+	"example.com/gosessions/redis"
 	"example.com/gosessions/sessionstore"
 	"example.com/gosessions/sqlite"
 	"example.com/gosessions/web"
@@ -59,13 +60,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer db.Close()
 
-	store, err := openStore(cfg, db, logger)
+	store, err := openStore(ctx, cfg, db, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
-	srv, err := web.New(web.Config{
+	webCfg := web.Config{
 		DB: db,
 		Sessions: web.NewSessionManager(store, web.SessionOptions{
 			Lifetime:     cfg.lifetime,
@@ -76,7 +77,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger:    logger,
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
-	})
+	}
+	if shared, ok := store.(sharedStore); ok {
+		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
+	}
+	srv, err := web.New(webCfg)
 	if err != nil {
 		return err
 	}
@@ -128,12 +133,33 @@ type sessionStore interface {
 	io.Closer
 }
 
-func openStore(cfg config, db *sqlite.DB, logger *slog.Logger) (sessionStore, error) {
+// sharedStore is a store that several server processes share, such as
+// Redis. The lock of each session must then hold across all of them, so the
+// store brings its own; and since it lives outside the database, /healthz
+// checks it too.
+type sharedStore interface {
+	sessionStore
+	web.SessionLocker
+	Check(ctx context.Context) error
+}
+
+// The Redis store must stay a sharedStore: were it not, the server would
+// quietly fall back to a lock in one process.
+var _ sharedStore = (*redis.Store)(nil)
+
+func openStore(ctx context.Context, cfg config, db *sqlite.DB, logger *slog.Logger) (sessionStore, error) {
 	switch cfg.store {
 	case "memory":
 		return sessionstore.NewMemory(cfg.cleanupInterval), nil
 	case "sqlite":
 		return sessionstore.NewSQLite(db, cfg.cleanupInterval, logger)
+	case "redis":
+		// Redis expires sessions itself: no cleanup to run.
+		store, err := redis.Open(ctx, cfg.redisURL)
+		if err != nil {
+			return nil, err
+		}
+		return store, nil
 	}
 	return nil, fmt.Errorf("unknown store %q", cfg.store)
 }

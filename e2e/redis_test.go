@@ -1,0 +1,325 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/gosessions/redis/redistest"
+)
+
+// With -store redis, several instances of the server share their sessions
+// in one Redis, as they would behind a load balancer that sends each request
+// to any of them. Each instance keeps its own SQLite file for the catalog
+// and the orders.
+
+// startRedisInstances starts n servers on the Redis at redisURL.
+func startRedisInstances(t *testing.T, redisURL string, n int) []*server {
+	t.Helper()
+	servers := make([]*server, n)
+	for i := range servers {
+		servers[i] = startServer(t, "-store", "redis", "-redis-url", redisURL)
+	}
+	return servers
+}
+
+// onServer returns a visitor with v's cookie jar that sends its requests to
+// base: the same browser, sent to another instance by the load balancer.
+// One jar serves both, since cookies do not tell ports apart.
+func (v *visitor) onServer(base string) *visitor {
+	w := *v
+	w.base = base
+	return &w
+}
+
+func TestRedisInstancesShareSessions(t *testing.T) {
+	t.Parallel()
+	rds := redistest.Start(t)
+	srv := startRedisInstances(t, rds.URL, 2)
+
+	t.Run("one browser alternating between instances keeps one count", func(t *testing.T) {
+		onA := newVisitor(t, srv[0].URL)
+		onB := onA.onServer(srv[1].URL)
+		for want := 1; want <= 6; want++ {
+			v := onA
+			if want%2 == 0 {
+				v = onB
+			}
+			if got := v.sessionExample().ViewCount; got != want {
+				t.Fatalf("visit %d: viewCount = %d, want %d", want, got, want)
+			}
+		}
+	})
+
+	t.Run("items added on either instance land in one cart", func(t *testing.T) {
+		onA := newVisitor(t, srv[0].URL)
+		onB := onA.onServer(srv[1].URL)
+		onA.add(2, "2")
+		onB.add(5, "")
+		onA.add(5, "3")
+		want := map[int64]int{2: 2, 5: 4}
+		for name, v := range map[string]*visitor{"A": onA, "B": onB} {
+			got := v.cart().quantities()
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("cart read on %s: got %v, want %v", name, got, want)
+			}
+		}
+	})
+
+	t.Run("signing in on one instance is seen on the other", func(t *testing.T) {
+		onA := newVisitor(t, srv[0].URL)
+		onB := onA.onServer(srv[1].URL)
+		onB.get("/") // a session before signing in, whose token sign-in renews
+		before := onA.cookie()
+		redirectsTo(t, "POST /login", onA.post("/login", url.Values{
+			"name": {"Grace Hopper"}, "email": {"grace@example.com"},
+		}), "/")
+		if onA.cookie() == before {
+			t.Fatal("sign-in kept the session token, want a new one")
+		}
+		if got := onB.session().Values["userName"]; got != "Grace Hopper" {
+			t.Errorf("userName read on the other instance: got %v, want %q", got, "Grace Hopper")
+		}
+	})
+}
+
+// TestRedisLockHoldsAcrossInstances sends many requests of one session at
+// once, spread over two instances. Each request reads the count and writes
+// it back plus one; only a lock that holds across both instances lets every
+// one of them be counted.
+func TestRedisLockHoldsAcrossInstances(t *testing.T) {
+	t.Parallel()
+	rds := redistest.Start(t)
+	srv := startRedisInstances(t, rds.URL, 2)
+
+	v := newVisitor(t, srv[0].URL)
+	wantStatus(t, "GET /", v.get("/"), http.StatusOK) // the session, before the burst
+	if v.cookie() == "" {
+		t.Fatal("GET / set no session cookie")
+	}
+
+	const requests = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, requests)
+	for i := range requests {
+		wg.Go(func() {
+			base := srv[i%2].URL
+			req, err := http.NewRequest(http.MethodGet, base+"/session-example", nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			req.Header.Set("Accept", "application/json")
+			resp, err := v.client.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("request %d to %s: got status %d, want 200: %s", i, base, resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	// The burst opened connections that never carried a request; a server
+	// shutting down waits 5 s for those unless the client closes them.
+	v.client.CloseIdleConnections()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+
+	got := v.session().Values["viewCount"]
+	if got != float64(requests) {
+		t.Fatalf("viewCount after %d concurrent visits on two instances: got %v, want %d (updates were lost)",
+			requests, got, requests)
+	}
+}
+
+// TestRedisOutage kills Redis under running instances and starts it again.
+// Redis runs with an append-only file synced before every reply, so every
+// change it acknowledged survives even that. (The compose file's Redis syncs
+// once a second, the default: a crash of its machine may lose the last
+// second; a clean stop loses nothing.)
+func TestRedisOutage(t *testing.T) {
+	t.Parallel()
+	rds := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+	srv := startRedisInstances(t, rds.URL, 2)
+
+	onA := newVisitor(t, srv[0].URL)
+	onB := onA.onServer(srv[1].URL)
+	const acknowledged = 4
+	for want := 1; want <= acknowledged; want++ {
+		v := onA
+		if want%2 == 0 {
+			v = onB
+		}
+		if got := v.sessionExample().ViewCount; got != want {
+			t.Fatalf("visit %d: viewCount = %d, want %d", want, got, want)
+		}
+	}
+
+	rds.Stop()
+
+	t.Run("pages answer 500 while Redis is down", func(t *testing.T) {
+		wantStatus(t, "GET /session-example of a returning visitor", onA.getJSON("/session-example"),
+			http.StatusInternalServerError)
+		wantStatus(t, "GET / of a new visitor", newVisitor(t, srv[1].URL).get("/"),
+			http.StatusInternalServerError)
+	})
+	t.Run("/healthz answers 503 while Redis is down", func(t *testing.T) {
+		for _, s := range srv {
+			wantStatus(t, "GET /healthz", newVisitor(t, s.URL).get("/healthz"), http.StatusServiceUnavailable)
+		}
+	})
+
+	rds.Restart()
+	for _, s := range srv {
+		s.waitHealthy()
+	}
+
+	t.Run("service resumes and no acknowledged visit was lost", func(t *testing.T) {
+		want := acknowledged + 1
+		if got := onB.sessionExample().ViewCount; got != want {
+			t.Fatalf("first visit after Redis came back: viewCount = %d, want %d", got, want)
+		}
+	})
+}
+
+// TestRedisUnreachableAtStartUp runs the binary against an address where no
+// Redis listens: it must exit non-zero at once and say why, rather than
+// start and fail every request.
+func TestRedisUnreachableAtStartUp(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+
+	ctx := withTimeout(t, 30*time.Second)
+	cmd := exec.CommandContext(ctx, binary, "-addr", "127.0.0.1:0",
+		"-db", filepath.Join(t.TempDir(), "sessions.db"),
+		"-store", "redis", "-redis-url", "redis://"+addr+"/0")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("exit: got %v, want a non-zero exit status\nstderr:\n%s", err, stderr.String())
+	}
+	if want := "server: redis at " + addr + " does not answer"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "msg=listening") {
+		t.Errorf("the server started listening before Redis answered:\n%s", stdout.String())
+	}
+}
+
+// TestComposeScaledProfile reads the compose file's "scaled" profile: the
+// setup that the tests above run with local processes, in containers.
+func TestComposeScaledProfile(t *testing.T) {
+	t.Parallel()
+	compose := parseYAMLBlock(readRepoFile(t, "docker-compose.yml"))
+	services := compose.block(t, "services")
+	volumes := compose.block(t, "volumes")
+
+	inScaled := func(t *testing.T, name string) yamlBlock {
+		t.Helper()
+		svc := services.block(t, name)
+		if got := svc.block(t, "profiles").items(); !slices.Equal(got, []string{"scaled"}) {
+			t.Errorf("%s profiles: got %q, want [scaled]", name, got)
+		}
+		return svc
+	}
+	// namedVolumeAt returns the named volume svc mounts at dir.
+	namedVolumeAt := func(t *testing.T, svc yamlBlock, dir string) string {
+		t.Helper()
+		for _, v := range svc.block(t, "volumes").items() {
+			if src, dst, ok := strings.Cut(v, ":"); ok && dst == dir && volumes.has(src) {
+				return src
+			}
+		}
+		t.Fatalf("no named volume declared at the top level is mounted at %s", dir)
+		return ""
+	}
+
+	t.Run("Redis 7 keeps an append-only file on a named volume", func(t *testing.T) {
+		redis := inScaled(t, "redis")
+		if got := redis.value(t, "image"); got != "redis:7" && !strings.HasPrefix(got, "redis:7.") {
+			t.Errorf("redis image: got %q, want redis:7", got)
+		}
+		cmd := strings.Join(flowSequence(redis.value(t, "command")), " ")
+		if !strings.Contains(cmd, "--appendonly yes") {
+			t.Errorf("redis command: got %q, want --appendonly yes in it", cmd)
+		}
+		namedVolumeAt(t, redis, "/data")
+	})
+
+	t.Run("two instances share sessions in that Redis, each with its own SQLite volume", func(t *testing.T) {
+		seen := map[string]string{}
+		for _, name := range []string{"app-1", "app-2"} {
+			app := inScaled(t, name)
+			env := app.block(t, "environment").env()
+			for key, want := range map[string]string{"STORE": "redis", "REDIS_URL": "redis://redis:6379/0", "ADDR": ":8080"} {
+				if env[key] != want {
+					t.Errorf("%s %s: got %q, want %q", name, key, env[key], want)
+				}
+			}
+			vol := namedVolumeAt(t, app, "/data")
+			if !strings.HasPrefix(env["DB_PATH"], "/data/") {
+				t.Errorf("%s DB_PATH: got %q, want a file in /data", name, env["DB_PATH"])
+			}
+			if other, ok := seen[vol]; ok {
+				t.Errorf("%s and %s share the volume %s; SQLite files must not be shared", other, name, vol)
+			}
+			seen[vol] = name
+		}
+	})
+
+	t.Run("nginx spreads requests over both instances without stickiness", func(t *testing.T) {
+		proxy := inScaled(t, "proxy")
+		if got := proxy.value(t, "image"); !strings.HasPrefix(got, "nginx") {
+			t.Errorf("proxy image: got %q, want nginx", got)
+		}
+		if got := proxy.block(t, "ports").items(); !slices.Contains(got, "8081:80") {
+			t.Errorf("proxy ports: got %q, want 8081:80 (8080 is the default profile's)", got)
+		}
+		if !slices.Contains(proxy.block(t, "volumes").items(), "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro") {
+			t.Errorf("proxy does not mount deploy/nginx.conf as its configuration")
+		}
+		var conf string // the directives, without comments
+		for line := range strings.Lines(readRepoFile(t, "deploy/nginx.conf")) {
+			directive, _, _ := strings.Cut(line, "#")
+			conf += directive
+		}
+		for _, want := range []string{"server app-1:8080;", "server app-2:8080;", "proxy_pass http://app;"} {
+			if !strings.Contains(conf, want) {
+				t.Errorf("deploy/nginx.conf has no %q", want)
+			}
+		}
+		for _, sticky := range []string{"ip_hash", "hash ", "sticky"} {
+			if strings.Contains(conf, sticky) {
+				t.Errorf("deploy/nginx.conf uses %q: requests must not stick to one instance", sticky)
+			}
+		}
+	})
+}
