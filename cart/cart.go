@@ -26,12 +26,12 @@ type Item struct {
 type Cart []Item
 
 // Add adds qty of ingredient id, raising the quantity of a line already
-// there; the quantity is capped at MaxQty.
+// there; the quantity is capped at MaxQty. Like Set, it never leaves a line
+// of zero or less: a negative qty lowers the quantity, removing the line
+// when it reaches zero, and adds nothing to a cart without it.
 func (c Cart) Add(id int64, qty int) Cart {
-	if i := c.index(id); i >= 0 {
-		return c.Set(id, c[i].Qty+qty)
-	}
-	return append(slices.Clip(c), Item{ID: id, Qty: min(qty, MaxQty)})
+	// Capping qty first keeps the sum from overflowing.
+	return c.Set(id, c.Qty(id)+min(qty, MaxQty))
 }
 
 // Set sets the quantity of ingredient id, capped at MaxQty; a quantity of

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"net/mail"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzLoginForm(f *testing.F) {
+	seeds := []struct{ name, email string }{
+		{"Ada", "ada@example.com"},
+		{"  Ada Lovelace  ", " ada@example.com "},
+		{"", "ada@example.com"},
+		{"Ada", ""},
+		{"<script>alert(1)</script>", "x@y.example"},
+		{strings.Repeat("é", 100), "a@b.co"},
+		{strings.Repeat("é", 101), "a@b.co"},
+		{"\xff\xfe", "a@b.co"},
+		{"Ada", "Ada <ada@example.com>"},
+		{"Ada", "ada@localhost"},
+		{"Ada", "ada@example."},
+		{"Ada", `"quoted"@example.com`},
+		{"\u00a0Ada\u2003", "ada@example.com"},
+	}
+	for _, s := range seeds {
+		f.Add(s.name, s.email)
+	}
+	f.Fuzz(func(t *testing.T, name, email string) {
+		form := loginForm{Name: name, Email: email}
+		valid := form.validate()
+		if valid != (len(form.Errors) == 0) {
+			t.Fatalf("validate() = %t with errors %v", valid, form.Errors)
+		}
+		if !valid {
+			return
+		}
+		if form.Name != strings.TrimSpace(form.Name) || !utf8.ValidString(form.Name) {
+			t.Fatalf("valid name %q is not trimmed, valid UTF-8", form.Name)
+		}
+		if n := utf8.RuneCountInString(form.Name); n < 1 || n > maxNameLength {
+			t.Fatalf("valid name %q has %d characters, want 1..%d", form.Name, n, maxNameLength)
+		}
+		addr, err := mail.ParseAddress(form.Email)
+		if err != nil || addr.Address != form.Email {
+			t.Fatalf("valid email %q does not parse as a bare address: %v", form.Email, err)
+		}
+	})
+}
