@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// viewCount reads the count from /session-example as JSON, which also
-// counts the visit.
+// sessionExample visits /session-example asking for JSON and returns the
+// answer. The visit counts, as any other does.
 func (v *visitor) sessionExample() sessionExample {
 	v.t.Helper()
 	r := v.getJSON("/session-example")
@@ -161,6 +161,14 @@ func TestBadSessionCookieGetsAFreshSession(t *testing.T) {
 			c := sessionCookie(r)
 			if c == nil || c.Value == tt.token || c.Value == "" {
 				t.Errorf("got cookie %v, want a new token", c)
+			}
+		})
+		t.Run(tt.name+" on a form", func(t *testing.T) {
+			v := newVisitor(t, srv.URL)
+			v.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: tt.token, Path: "/"}})
+			v.add(3, "2")
+			if got := v.cart().quantities(); len(got) != 1 || got[3] != 2 {
+				t.Errorf("got cart %v, want a fresh one with ingredient 3 × 2", got)
 			}
 		})
 	}
