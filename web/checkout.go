@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -27,6 +28,12 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := s.db.CreateOrder(ctx,
 		s.sessions.GetString(ctx, keyUserName), s.sessions.GetString(ctx, keyUserEmail), items)
+	if errors.Is(err, sqlite.ErrNotFound) {
+		// The catalog changed under the cart; CreateOrder wrote nothing.
+		s.clientError(w, r, http.StatusConflict,
+			"An ingredient in your cart is no longer in the catalog: update your cart and check out again.")
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return

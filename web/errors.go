@@ -22,7 +22,7 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		slog.Any("error", err),
 	)
 	s.renderError(w, r, http.StatusInternalServerError,
-		"Something went wrong on our side, and nothing was changed. Please try again in a moment.")
+		"Something went wrong on our side. Please try again in a moment.")
 }
 
 // clientError answers a request the server cannot or will not carry out

@@ -12,8 +12,8 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 
 	// Every request: an id, one log line, panics turned into the 500 page,
-	// and the security headers.
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanic, securityHeaders)
+	// the security headers; HEAD answered by the GET handler without a body.
+	r.Use(middleware.RequestID, s.logRequests, s.recoverPanic, securityHeaders, middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
