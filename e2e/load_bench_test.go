@@ -76,6 +76,11 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 
+	// Redis mode: one instance, and two sharing one Redis
+	// (redis_bench_test.go).
+	b.Run("redis", func(b *testing.B) { loadRedis(b, 1) })
+	b.Run("redis-two-instances", func(b *testing.B) { loadRedis(b, 2) })
+
 	b.Run("sqlite-prefilled", func(b *testing.B) {
 		srv := startServerOn(b, prefilled(b, false), "-store", "sqlite")
 		res := runLoad(b, srv.URL, "session", srv.cmd.Process.Pid, fixedTime(*loadDuration))
