@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -47,13 +49,10 @@ func (db *DB) CreateOrder(ctx context.Context, name, email string, items []Order
 	}
 	defer tx.Rollback() // no-op after Commit
 
-	res, err := tx.ExecContext(ctx,
-		"INSERT INTO orders (customer_name, customer_email, total_cents) VALUES (?, ?, 0)", name, email)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	id := newOrderID()
+	if _, err := tx.ExecContext(ctx,
+		"INSERT INTO orders (id, customer_name, customer_email, total_cents) VALUES (?, ?, ?, 0)",
+		id, name, email); err != nil {
 		return 0, err
 	}
 	for _, it := range items {
@@ -75,6 +74,19 @@ func (db *DB) CreateOrder(ctx context.Context, name, email string, items []Order
 		return 0, err
 	}
 	return id, tx.Commit()
+}
+
+// newOrderID returns a random order id. Ids counted 1, 2, 3 would clash
+// between several instances that each keep their own orders (a session that
+// moved to another instance would find someone else's order 1 there), and
+// would tell anyone how many orders the shop has had. 53 bits keep the id
+// exact in JavaScript's numbers.
+func newOrderID() int64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return int64(binary.BigEndian.Uint64(b[:])>>11) + 1
 }
 
 // Order returns one order with its lines, or ErrNotFound.
