@@ -92,6 +92,22 @@ func TestRedisInstancesShareSessions(t *testing.T) {
 			t.Errorf("userName read on the other instance: got %v, want %q", got, "Grace Hopper")
 		}
 	})
+
+	t.Run("an order id remembered on one instance shows no one else's order on the other", func(t *testing.T) {
+		// Each instance keeps its own orders. Ada orders on A, Bob on B; each
+		// session then asks the other instance for its own order's id.
+		ada, bob := newVisitor(t, srv[0].URL), newVisitor(t, srv[1].URL)
+		ada.add(2, "1")
+		bob.add(3, "1")
+		adaOrder := ada.post("/checkout", nil).Header.Get("Location")
+		bobOrder := bob.post("/checkout", nil).Header.Get("Location")
+		if !strings.HasPrefix(adaOrder, "/orders/") || !strings.HasPrefix(bobOrder, "/orders/") {
+			t.Fatalf("checkout redirects: got %q and %q, want /orders/{id}", adaOrder, bobOrder)
+		}
+		wantStatus(t, "GET "+adaOrder+" on A", ada.get(adaOrder), http.StatusOK)
+		wantStatus(t, "GET "+adaOrder+" on B", ada.onServer(srv[1].URL).get(adaOrder), http.StatusNotFound)
+		wantStatus(t, "GET "+bobOrder+" on A", bob.onServer(srv[0].URL).get(bobOrder), http.StatusNotFound)
+	})
 }
 
 // TestRedisLockHoldsAcrossInstances sends many requests of one session at
