@@ -265,3 +265,17 @@ func TestSQLiteCommitFailure(t *testing.T) {
 		t.Error("got no error with the table gone, want one")
 	}
 }
+
+// TestNewSQLiteNeedsTheTable checks that a database without the sessions
+// table is refused at start-up, not on the first request.
+func TestNewSQLiteNeedsTheTable(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+	if _, err := db.Write.Exec(`DROP TABLE sessions`); err != nil {
+		t.Fatal(err)
+	}
+	if store, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler)); err == nil {
+		store.Close()
+		t.Error("got no error without the sessions table, want one")
+	}
+}
