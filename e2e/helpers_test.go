@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"database/sql"
 	"encoding/json"
 	"html"
 	"maps"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	_ "modernc.org/sqlite" // the "sqlite" driver, to read the server's database
 )
 
 // wantStatus fails the test unless r has the given status.
@@ -150,26 +147,4 @@ func wantUnchanged(t testing.TB, what string, before, after map[string]any) {
 	}) {
 		t.Errorf("%s changed the session:\nbefore %v\nafter  %v", what, before, after)
 	}
-}
-
-// openDBReadOnly opens the server's database file read-only, to check what
-// the server wrote without being able to change it.
-func openDBReadOnly(t testing.TB, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// countRows counts the rows of a table in the server's database.
-func countRows(t testing.TB, db *sql.DB, table string) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
-		t.Fatalf("count %s: %v", table, err)
-	}
-	return n
 }
