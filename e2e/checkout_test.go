@@ -12,7 +12,7 @@ import (
 func TestCheckout(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	db := openDBReadOnly(t, srv.DBPath)
+	db := dbReadOnly(t, srv.DBPath)
 	v := newVisitor(t, srv.URL)
 
 	redirectsTo(t, "POST /login", v.post("/login", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}}), "/")
@@ -127,7 +127,7 @@ func TestCheckout(t *testing.T) {
 func TestCheckoutOfAnEmptyCartIsRefused(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	db := openDBReadOnly(t, srv.DBPath)
+	db := dbReadOnly(t, srv.DBPath)
 	v := newVisitor(t, srv.URL)
 	v.get("/") // a session with something in it
 
@@ -136,7 +136,7 @@ func TestCheckoutOfAnEmptyCartIsRefused(t *testing.T) {
 	wantStatus(t, "POST /checkout", r, http.StatusUnprocessableEntity)
 	wantText(t, "POST /checkout", r, "Your cart is empty")
 	wantUnchanged(t, "POST /checkout", before, v.values())
-	if n := countRows(t, db, "orders"); n != 0 {
+	if n := dbCount(t, db, "orders"); n != 0 {
 		t.Errorf("got %d orders, want 0", n)
 	}
 
@@ -144,7 +144,7 @@ func TestCheckoutOfAnEmptyCartIsRefused(t *testing.T) {
 	v.add(1, "1")
 	redirectsTo(t, "POST /cart/items/1", v.post("/cart/items/1", url.Values{"qty": {"0"}}), "/cart")
 	wantStatus(t, "POST /checkout", v.post("/checkout", nil), http.StatusUnprocessableEntity)
-	if n := countRows(t, db, "orders"); n != 0 {
+	if n := dbCount(t, db, "orders"); n != 0 {
 		t.Errorf("got %d orders, want 0", n)
 	}
 }
