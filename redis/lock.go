@@ -5,11 +5,11 @@ import (
 	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
-	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sessionstore"
 )
 
@@ -61,7 +61,7 @@ type Locker struct {
 	client *goredis.Client
 	ttl    time.Duration
 	wait   time.Duration
-	local  localLocks
+	local  *sessionlock.Local
 }
 
 // NewLocker returns a locker on client whose locks expire after ttl, and
@@ -71,7 +71,7 @@ func NewLocker(client *goredis.Client, ttl, wait time.Duration) *Locker {
 		client: client,
 		ttl:    ttl,
 		wait:   wait,
-		local:  localLocks{locks: make(map[string]*localLock)},
+		local:  sessionlock.NewLocal(),
 	}
 }
 
@@ -84,7 +84,7 @@ func (l *Locker) Lock(ctx context.Context, token string) (unlock func(), err err
 	defer cancel()
 
 	key := lockPrefix + sessionstore.HashToken(token)
-	unlockLocal, err := l.local.lock(ctx, key)
+	unlockLocal, err := l.local.Lock(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("session lock: %w", err)
 	}
@@ -123,45 +123,4 @@ func (l *Locker) release(key, owner string) {
 // waiting for the same lock do not poll in step.
 func jitter(d time.Duration) time.Duration {
 	return d/2 + mrand.N(d/2+1)
-}
-
-// localLocks queues the requests of this process by lock key. A lock
-// exists only while some request holds or waits for it.
-type localLocks struct {
-	mu    sync.Mutex
-	locks map[string]*localLock
-}
-
-type localLock struct {
-	ch   chan struct{} // holds one value while the lock is taken
-	refs int           // requests holding or waiting for it
-}
-
-// lock waits until the local lock of key is free or ctx is done.
-func (l *localLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
-	l.mu.Lock()
-	ll, ok := l.locks[key]
-	if !ok {
-		ll = &localLock{ch: make(chan struct{}, 1)}
-		l.locks[key] = ll
-	}
-	ll.refs++
-	l.mu.Unlock()
-
-	release := func() {
-		l.mu.Lock()
-		ll.refs--
-		if ll.refs == 0 {
-			delete(l.locks, key)
-		}
-		l.mu.Unlock()
-	}
-
-	select {
-	case ll.ch <- struct{}{}:
-		return func() { <-ll.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -107,8 +106,9 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 // the session, change it, and have the second save overwrite the first.
 // Requests of different sessions never wait for each other.
 //
-// The lock lives in this process's memory: it is enough for one server
-// process. Several processes sharing one store need a lock in that store.
+// The default locker lives in this process's memory (sessionlock.Local):
+// enough for one server process. Several processes sharing one store need
+// a lock in that store, such as the Redis locker.
 func (s *Server) lockSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(s.sessions.Cookie.Name)
@@ -137,51 +137,3 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// sessionLocks hands out one lock per session token. A lock exists only
-// while some request holds or waits for it, so the map stays as small as the
-// number of sessions with a request in flight.
-type sessionLocks struct {
-	mu    sync.Mutex
-	locks map[string]*sessionLock
-}
-
-type sessionLock struct {
-	ch   chan struct{} // holds one value while the lock is taken
-	refs int           // requests holding or waiting for it
-}
-
-func newSessionLocks() *sessionLocks {
-	return &sessionLocks{locks: make(map[string]*sessionLock)}
-}
-
-// Lock waits until the lock of token is free or ctx is done.
-func (l *sessionLocks) Lock(ctx context.Context, token string) (unlock func(), err error) {
-	l.mu.Lock()
-	sl, ok := l.locks[token]
-	if !ok {
-		sl = &sessionLock{ch: make(chan struct{}, 1)}
-		l.locks[token] = sl
-	}
-	sl.refs++
-	l.mu.Unlock()
-
-	release := func() {
-		l.mu.Lock()
-		sl.refs--
-		if sl.refs == 0 {
-			delete(l.locks, token)
-		}
-		l.mu.Unlock()
-	}
-
-	select {
-	case sl.ch <- struct{}{}:
-		return func() { <-sl.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, errCancelled
-	}
-}
-
-var errCancelled = errors.New("request cancelled while waiting for its session")

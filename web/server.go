@@ -14,6 +14,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sqlite"
 )
 
@@ -88,7 +89,7 @@ func New(cfg Config) (*Server, error) {
 		health:   cfg.StoreHealth,
 	}
 	if s.locker == nil {
-		s.locker = newSessionLocks()
+		s.locker = sessionlock.NewLocal()
 	}
 	s.handler = s.routes()
 	return s, nil

@@ -1,4 +1,4 @@
-package web
+package sessionlock
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 const lockWait = 10 * time.Second
 
 // mustLock takes the lock of token, failing the test if it is not free.
-func mustLock(t *testing.T, l *sessionLocks, token string) (unlock func()) {
+func mustLock(t *testing.T, l *Local, token string) (unlock func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
@@ -26,17 +26,17 @@ func mustLock(t *testing.T, l *sessionLocks, token string) (unlock func()) {
 
 // refs returns how many requests hold or wait for token's lock, and how
 // many tokens have an entry in the map.
-func (l *sessionLocks) refs(token string) (refs, entries int) {
+func (l *Local) refs(token string) (refs, entries int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if sl, ok := l.locks[token]; ok {
-		refs = sl.refs
+	if lk, ok := l.locks[token]; ok {
+		refs = lk.refs
 	}
 	return refs, len(l.locks)
 }
 
 // waitRefs waits until token's lock has want holders and waiters.
-func waitRefs(t *testing.T, l *sessionLocks, token string, want int) {
+func waitRefs(t *testing.T, l *Local, token string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(lockWait)
 	for {
@@ -51,9 +51,9 @@ func waitRefs(t *testing.T, l *sessionLocks, token string, want int) {
 	}
 }
 
-func TestSessionLocks(t *testing.T) {
+func TestLocal(t *testing.T) {
 	t.Run("different tokens do not block each other", func(t *testing.T) {
-		l := newSessionLocks()
+		l := NewLocal()
 		unlockA := mustLock(t, l, "a")
 		unlockB := mustLock(t, l, "b") // fails if it waits for "a"
 		unlockB()
@@ -61,7 +61,7 @@ func TestSessionLocks(t *testing.T) {
 	})
 
 	t.Run("the same token waits until the holder unlocks", func(t *testing.T) {
-		l := newSessionLocks()
+		l := NewLocal()
 		unlock := mustLock(t, l, "a")
 
 		var released atomic.Bool
@@ -87,7 +87,7 @@ func TestSessionLocks(t *testing.T) {
 	})
 
 	t.Run("entries are removed when released", func(t *testing.T) {
-		l := newSessionLocks()
+		l := NewLocal()
 		unlockA := mustLock(t, l, "a")
 		unlockB := mustLock(t, l, "b")
 		if _, entries := l.refs("a"); entries != 2 {
@@ -101,7 +101,7 @@ func TestSessionLocks(t *testing.T) {
 	})
 
 	t.Run("a waiter whose context is cancelled gives up", func(t *testing.T) {
-		l := newSessionLocks()
+		l := NewLocal()
 		unlock := mustLock(t, l, "a")
 
 		ctx, cancel := context.WithCancel(context.Background())
@@ -115,8 +115,8 @@ func TestSessionLocks(t *testing.T) {
 		}()
 		waitRefs(t, l, "a", 2)
 		cancel()
-		if err := <-gaveUp; !errors.Is(err, errCancelled) {
-			t.Fatalf("got %v, want errCancelled", err)
+		if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
 		}
 		if refs, _ := l.refs("a"); refs != 1 {
 			t.Errorf("got %d holders and waiters after the waiter gave up, want 1 (the holder)", refs)
