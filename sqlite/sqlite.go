@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -28,11 +29,29 @@ var ErrNotFound = errors.New("not found")
 // through a pool of exactly one connection (they queue in Go instead of
 // failing with "database is locked"), and reads through a separate read-only
 // pool.
+//
+// The WAL is copied back into the database file (checkpointed) by a
+// connection of its own, in the background, rather than by the writer after
+// a commit as SQLite does by default. A checkpoint writes pages all over the
+// file and syncs it, which takes tens of milliseconds in a large database;
+// done by the writer, every commit queued behind it would wait that long.
 type DB struct {
 	Write *sql.DB
 	Read  *sql.DB
 	path  string
+
+	checkpointer *sql.DB
+	stop         chan struct{} // closed by Close
+	stopped      chan struct{} // closed when checkpointLoop has returned
 }
+
+// checkpointInterval is how often the background checkpoint runs;
+// walRestartFrames (4096 pages, 16 MiB) is how large the WAL may grow
+// before the checkpoint makes the writer start it over.
+const (
+	checkpointInterval = 100 * time.Millisecond
+	walRestartFrames   = 4096
+)
 
 // Connection settings, applied to every connection by the driver:
 //   - WAL journal: readers never block the writer and vice versa;
@@ -56,7 +75,8 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		return nil, fmt.Errorf("database path %q: must not contain '?'", path)
 	}
 
-	write, err := sql.Open("sqlite", path+"?"+dsnParams)
+	// The writer never checkpoints: checkpointLoop does.
+	write, err := sql.Open("sqlite", path+"?"+dsnParams+"&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +99,59 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 
-	return &DB{Write: write, Read: read, path: path}, nil
+	// A RESTART checkpoint holds back new writes while it waits for
+	// readers, so it gives up after 10 ms and tries again next time.
+	checkpointer, err := sql.Open("sqlite", path+"?"+strings.Replace(dsnParams, "_busy_timeout=5000", "_busy_timeout=10", 1))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	checkpointer.SetMaxOpenConns(1)
+
+	db := &DB{Write: write, Read: read, path: path, checkpointer: checkpointer,
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.checkpointLoop()
+	return db, nil
 }
 
-// Close closes both pools.
+// Close stops the checkpoints and closes the pools. The last connection to
+// close checkpoints what is left in the WAL.
 func (db *DB) Close() error {
-	return errors.Join(db.Read.Close(), db.Write.Close())
+	close(db.stop)
+	<-db.stopped
+	return errors.Join(db.checkpointer.Close(), db.Read.Close(), db.Write.Close())
+}
+
+// checkpointLoop copies the WAL into the database file every
+// checkpointInterval. A PASSIVE checkpoint never blocks the writer or the
+// readers: it copies what no reader still needs, and the rest next time.
+//
+// The WAL file is only written again from its start once no reader uses
+// it, which under steady reads never happens by itself. So when the WAL has
+// grown past walRestartFrames, a RESTART checkpoint waits for the readers of
+// the moment to finish (each takes well under a millisecond), holding back
+// new writes meanwhile for at most 10 ms, so that the next commit starts
+// the WAL over.
+//
+// A failed checkpoint is not fatal: every commit stays in the WAL until a
+// later one succeeds.
+func (db *DB) checkpointLoop() {
+	defer close(db.stopped)
+	ticker := time.NewTicker(checkpointInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-ticker.C:
+		}
+		var busy, frames, copied int
+		err := db.checkpointer.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+		if err == nil && frames >= walRestartFrames {
+			db.checkpointer.Exec("PRAGMA wal_checkpoint(RESTART)")
+		}
+	}
 }
 
 // Check reports whether the database answers: the file is still in place
