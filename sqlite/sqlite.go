@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -41,6 +42,7 @@ type DB struct {
 	path  string
 
 	checkpointer *sql.DB
+	stopOnce     sync.Once
 	stop         chan struct{} // closed by Close
 	stopped      chan struct{} // closed when checkpointLoop has returned
 }
@@ -116,9 +118,9 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 }
 
 // Close stops the checkpoints and closes the pools. The last connection to
-// close checkpoints what is left in the WAL.
+// close checkpoints what is left in the WAL. Closing twice is harmless.
 func (db *DB) Close() error {
-	close(db.stop)
+	db.stopOnce.Do(func() { close(db.stop) })
 	<-db.stopped
 	return errors.Join(db.checkpointer.Close(), db.Read.Close(), db.Write.Close())
 }
