@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The database becomes unwritable: another process takes SQLite's write
@@ -52,7 +53,8 @@ func TestUnwritableDatabaseAnswers500AndRecovers(t *testing.T) {
 		t.Errorf("the 500 page shows the error itself; want a generic message")
 	}
 	logged := regexp.MustCompile(`level=ERROR msg="server error".*request_id=` + regexp.QuoteMeta(id) + `.*database is locked`)
-	if !logged.MatchString(srv.Log()) {
+	// The log reaches the test through a pipe, a moment after the answer.
+	if !waitFor(10*time.Second, func() bool { return logged.MatchString(srv.Log()) }) {
 		t.Errorf("no error logged with request_id=%s and the cause", id)
 	}
 
