@@ -150,7 +150,9 @@ func (db *DB) checkpointLoop() {
 		}
 		var busy, frames, copied int
 		err := db.checkpointer.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-		if err == nil && frames >= walRestartFrames {
+		// Only once the PASSIVE one has copied every frame: the RESTART
+		// then has nothing left to copy and sync while it holds back writes.
+		if err == nil && frames >= walRestartFrames && copied == frames {
 			db.checkpointer.Exec("PRAGMA wal_checkpoint(RESTART)")
 		}
 	}
