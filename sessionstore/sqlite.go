@@ -13,21 +13,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alexedwards/scs/sqlite3store"
+
 	"example.com/gosessions/sqlite"
 )
 
-// SQLite keeps sessions in the sessions table, with the table and the
-// behaviour of scs's sqlite3store: token TEXT PRIMARY KEY, data BLOB,
+// SQLite keeps sessions in the sessions table through scs's sqlite3store,
+// with its table and its behaviour: token TEXT PRIMARY KEY, data BLOB,
 // expiry as a Julian day; Find ignores expired rows; Commit replaces the row.
 //
-// It differs from sqlite3store in how it talks to SQLite, for speed:
-//   - reads go through the database's read-only pool and writes through its
-//     single writer connection, so that in WAL mode loading a session never
-//     waits for another session being saved;
+// It adds to sqlite3store what makes it fast and safe under load:
+//   - Find goes to a sqlite3store on the database's read-only pool, Delete
+//     to one on its single writer connection, so that in WAL mode loading a
+//     session never waits for another session being saved;
 //   - commits that arrive together are saved in one transaction (group
-//     commit): a transaction's cost is mostly its write to the WAL, which
-//     is shared. Each Commit still returns only after its own transaction
-//     has committed;
+//     commit), with sqlite3store's own statement: a transaction's cost is
+//     mostly its write to the WAL, which is shared. Each Commit still
+//     returns only after its own transaction has committed;
 //   - its cleanup deletes expired rows in small batches. sqlite3store deletes
 //     them all in one statement, which holds the write lock for seconds when
 //     there are many.
@@ -35,6 +37,8 @@ import (
 // Its statements are not prepared ahead of time: measured under load, that
 // made no difference (docs/performance.md).
 type SQLite struct {
+	reader *sqlite3store.SQLite3Store // Find
+	writer *sqlite3store.SQLite3Store // Delete
 	db     *sqlite.DB
 	logger *slog.Logger
 
@@ -46,13 +50,11 @@ type SQLite struct {
 	cleanupDone chan struct{} // closed when cleanupLoop has returned
 }
 
-// The statements are sqlite3store's own, so both stores read and write the
-// same rows the same way. julianday() reads the expiry's text form as UTC.
+// commitSQL and expiryFormat are sqlite3store's own, so group commits
+// write rows exactly as its Commit does. julianday() reads the expiry's
+// text form as UTC.
 const (
-	findSQL   = `SELECT data FROM sessions WHERE token = ? AND julianday('now') < expiry`
-	commitSQL = `REPLACE INTO sessions (token, data, expiry) VALUES (?, ?, julianday(?))`
-	deleteSQL = `DELETE FROM sessions WHERE token = ?`
-
+	commitSQL    = `REPLACE INTO sessions (token, data, expiry) VALUES (?, ?, julianday(?))`
 	expiryFormat = "2006-01-02T15:04:05.999"
 )
 
@@ -83,6 +85,9 @@ func NewSQLite(db *sqlite.DB, cleanupInterval time.Duration, logger *slog.Logger
 		return nil, fmt.Errorf("session store: %w", err)
 	}
 	s := &SQLite{
+		// Their own cleanup is off: cleanupLoop deletes in small batches.
+		reader:      sqlite3store.NewWithConfig(db.Read, sqlite3store.Config{CleanUpInterval: 0}),
+		writer:      sqlite3store.NewWithConfig(db.Write, sqlite3store.Config{CleanUpInterval: 0}),
 		db:          db,
 		logger:      logger,
 		commits:     make(chan commitRequest),
@@ -100,17 +105,7 @@ func NewSQLite(db *sqlite.DB, cleanupInterval time.Duration, logger *slog.Logger
 }
 
 // Find returns the data of an unexpired session.
-func (s *SQLite) Find(token string) ([]byte, bool, error) {
-	var b []byte
-	err := s.db.Read.QueryRow(findSQL, token).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return b, true, nil
-}
+func (s *SQLite) Find(token string) ([]byte, bool, error) { return s.reader.Find(token) }
 
 // commitRequest is one Commit waiting for the transaction that saves it.
 type commitRequest struct {
@@ -184,10 +179,7 @@ func (s *SQLite) commitGroup(group []commitRequest) error {
 }
 
 // Delete removes a session.
-func (s *SQLite) Delete(token string) error {
-	_, err := s.db.Write.Exec(deleteSQL, token)
-	return err
-}
+func (s *SQLite) Delete(token string) error { return s.writer.Delete(token) }
 
 // Close stops the cleanup and the commits, after the batch and the
 // transaction in progress. Call it once no request is being served; the
