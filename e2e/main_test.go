@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -43,6 +44,32 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// sourcesOnce runs dependOnSources once per test run, from the first test
+// that starts a server: go test records what tests look at only once they
+// run, not in TestMain.
+var sourcesOnce sync.Once
+
+// dependOnSources looks at every file of the module. go test caches a
+// package's result until the package or what it imports changes; the
+// binary these tests run is built from files that this package does not
+// import, so without this a changed handler would get a cached "ok". Files
+// and folders that a test looks at become part of the cache's key.
+func dependOnSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "data") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		_, err = os.Stat(path)
+		return err
+	})
 }
 
 // server is one running instance of the binary.
@@ -87,6 +114,11 @@ func startServerOn(t testing.TB, dbPath string, args ...string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
+	sourcesOnce.Do(func() {
+		if err := dependOnSources(".."); err != nil {
+			s.t.Fatal(err)
+		}
+	})
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", s.DBPath}, s.args...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Env = []string{} // only flags configure the server under test
