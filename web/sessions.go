@@ -31,9 +31,10 @@ const (
 const maxRecentlyViewed = 10
 
 func init() {
-	// scs stores values with encoding/gob, which must know every concrete
-	// type it meets behind an interface. Basic types and their slices are
-	// known already; our own types are not.
+	// gob, scs's default codec, must know every concrete type it meets
+	// behind an interface: basic types and their slices it knows, ours it
+	// does not. The codec set below encodes cart.Cart itself, but falls back
+	// to gob for types it does not know, and reads sessions gob wrote.
 	gob.Register(cart.Cart{})
 }
 
