@@ -64,11 +64,13 @@ const maxGroup = 128
 
 // Cleanup batches. Deleting a row costs about 0.1 ms in a large table
 // (every row has an entry in the token index, on a random page), so a batch
-// holds the write lock for about 10 ms. After each batch the cleanup pauses
+// holds the write lock for about 5 ms. After each batch the cleanup pauses
 // at least as long as the batch took, so that it never has more than half
-// of the writer's time and commits waiting behind it go through.
+// of the writer's time and commits waiting behind it go through. Under
+// load, a batch of 100 often took 30-60 ms, and a commit queued behind one
+// and behind a RESTART checkpoint waited over 100 ms.
 const (
-	cleanupBatch    = 100
+	cleanupBatch    = 50
 	minCleanupPause = 5 * time.Millisecond
 )
 

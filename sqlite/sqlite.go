@@ -50,9 +50,13 @@ type DB struct {
 // checkpointInterval is how often the background checkpoint runs;
 // walRestartFrames (4096 pages, 16 MiB) is how large the WAL may grow
 // before the checkpoint makes the writer start it over.
+// Before a RESTART, up to restartCatchUps PASSIVE checkpoints run until
+// one finds fewer than restartLeftover new frames.
 const (
 	checkpointInterval = 100 * time.Millisecond
 	walRestartFrames   = 4096
+	restartCatchUps    = 3
+	restartLeftover    = 64
 )
 
 // Connection settings, applied to every connection by the driver:
@@ -131,10 +135,16 @@ func (db *DB) Close() error {
 //
 // The WAL file is only written again from its start once no reader uses
 // it, which under steady reads never happens by itself. So when the WAL has
-// grown past walRestartFrames, a RESTART checkpoint waits for the readers of
-// the moment to finish (each takes well under a millisecond), holding back
-// new writes meanwhile for at most 10 ms, so that the next commit starts
-// the WAL over.
+// grown past walRestartFrames, a RESTART checkpoint copies what was
+// committed since the PASSIVE one, syncs, and waits for the readers of the
+// moment to finish (each takes well under a millisecond, and it gives up
+// after 10 ms), holding back new writes meanwhile, so that the next commit
+// starts the WAL over.
+//
+// It holds them back by taking the writer connection first: writes then
+// queue in Go and go on the moment it is done. Otherwise a write would find
+// the lock taken and sleep in SQLite's busy handler, in steps of up to 25 ms,
+// and under the cleanup's deletes that made some requests wait over 100 ms.
 //
 // A failed checkpoint is not fatal: every commit stays in the WAL until a
 // later one succeeds.
@@ -151,11 +161,35 @@ func (db *DB) checkpointLoop() {
 		var busy, frames, copied int
 		err := db.checkpointer.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
 		// Only once the PASSIVE one has copied every frame: the RESTART
-		// then has nothing left to copy and sync while it holds back writes.
+		// then has little left to copy and sync while it holds back writes.
 		if err == nil && frames >= walRestartFrames && copied == frames {
-			db.checkpointer.Exec("PRAGMA wal_checkpoint(RESTART)")
+			db.restart(frames)
 		}
 	}
+}
+
+// restart runs a RESTART checkpoint while it holds the writer connection.
+// The RESTART copies and syncs, with writes held back, what was committed
+// since the last PASSIVE checkpoint, frames ago; so first a few more
+// PASSIVE ones catch up, until one finds little new.
+func (db *DB) restart(frames int) {
+	for range restartCatchUps {
+		var busy, now, copied int
+		err := db.checkpointer.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &now, &copied)
+		if err != nil || copied != now || now < frames {
+			return // a reader or a new WAL: next time
+		}
+		if now-frames < restartLeftover {
+			break
+		}
+		frames = now
+	}
+	conn, err := db.Write.Conn(context.Background())
+	if err != nil {
+		return
+	}
+	defer conn.Close() // gives the connection back to the pool
+	db.checkpointer.Exec("PRAGMA wal_checkpoint(RESTART)")
 }
 
 // Check reports whether the database answers: the file is still in place
