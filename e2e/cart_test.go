@@ -132,7 +132,7 @@ func TestCart(t *testing.T) {
 	t.Run("an empty cart is exactly {items:[],totalCents:0}", func(t *testing.T) {
 		r := v.getJSON("/cart")
 		wantStatus(t, "GET /cart", r, http.StatusOK)
-		if got, want := strings.TrimSuffix(r.Body, "\n"), `{"items":[],"totalCents":0}`; got != want {
+		if got, want := r.Body, `{"items":[],"totalCents":0}`; got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
@@ -152,7 +152,7 @@ func TestCart(t *testing.T) {
 	t.Run("the JSON cart prices each line from the catalog", func(t *testing.T) {
 		r := v.getJSON("/cart")
 		want := `{"items":[{"id":1,"name":"Flour","qty":3,"unitPriceCents":250,"lineTotalCents":750}],"totalCents":750}`
-		if got := strings.TrimSuffix(r.Body, "\n"); got != want {
+		if got := r.Body; got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	})

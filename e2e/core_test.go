@@ -70,7 +70,7 @@ func TestSessionExampleCounts(t *testing.T) {
 			t.Errorf("got Content-Type %q, want application/json", got)
 		}
 		want := `{"viewCount":1,"chosenIngredients":[{"id":1,"qty":3}]}`
-		if got := strings.TrimSuffix(r.Body, "\n"); got != want {
+		if got := r.Body; got != want {
 			t.Errorf("got body %s, want %s", got, want)
 		}
 	})
