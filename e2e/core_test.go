@@ -82,9 +82,15 @@ func TestSessionExampleCounts(t *testing.T) {
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("got Content-Type %q, want text/html", ct)
 		}
-		wantText(t, "first visit", r, "All good", "You have viewed this page 1 time")
+		wantText(t, "first visit", r, "All good", "You have viewed this page 1 times")
 		wantText(t, "second visit", v.get("/session-example"), "You have viewed this page 2 times")
-		wantText(t, "third visit", v.get("/session-example"), "You have viewed this page 3 times")
+		third := v.get("/session-example")
+		wantText(t, "third visit", third, "You have viewed this page 3 times")
+		// The sentence stands in the HTML as it reads, so that a script can
+		// find it there too.
+		if !strings.Contains(third.Body, "You have viewed this page 3 times.") {
+			t.Errorf("the HTML does not hold the sentence %q as one piece of text", "You have viewed this page 3 times.")
+		}
 	})
 
 	t.Run("the example replaces the cart, as the original does", func(t *testing.T) {
