@@ -249,6 +249,20 @@ func (r *reader) sliceLength() int {
 
 func (r *reader) string() string { return string(r.bytes(r.length())) }
 
+// readSlice reads a slice written with appendLength, one element at a time
+// with elem; a nil slice stays nil.
+func readSlice[S ~[]E, E any](r *reader, elem func() E) S {
+	n := r.sliceLength()
+	if n < 0 {
+		return nil
+	}
+	v := make(S, n)
+	for i := range v {
+		v[i] = elem()
+	}
+	return v
+}
+
 func (r *reader) time() time.Time {
 	var t time.Time
 	if err := t.UnmarshalBinary(r.bytes(int(r.byte()))); err != nil {
@@ -288,35 +302,11 @@ func (r *reader) value() any {
 	case tagTime:
 		return r.time()
 	case tagInt64s:
-		n := r.sliceLength()
-		if n < 0 {
-			return []int64(nil)
-		}
-		v := make([]int64, n)
-		for i := range v {
-			v[i] = r.varint()
-		}
-		return v
+		return readSlice[[]int64](r, r.varint)
 	case tagStrings:
-		n := r.sliceLength()
-		if n < 0 {
-			return []string(nil)
-		}
-		v := make([]string, n)
-		for i := range v {
-			v[i] = r.string()
-		}
-		return v
+		return readSlice[[]string](r, r.string)
 	case tagCart:
-		n := r.sliceLength()
-		if n < 0 {
-			return cart.Cart(nil)
-		}
-		v := make(cart.Cart, n)
-		for i := range v {
-			v[i] = cart.Item{ID: r.varint(), Qty: r.int()}
-		}
-		return v
+		return readSlice[cart.Cart](r, func() cart.Item { return cart.Item{ID: r.varint(), Qty: r.int()} })
 	default:
 		r.fail(fmt.Sprintf("type tag %d", tag))
 		return nil
