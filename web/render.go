@@ -19,7 +19,7 @@ import (
 // fields is filled for every page by newTemplateData; pages use the rest.
 type templateData struct {
 	Title     string
-	Path      string // the request path, to mark the current page in the navigation
+	Nav       navState
 	Flash     string
 	UserName  string
 	SignedIn  bool
@@ -59,12 +59,30 @@ func (s *Server) newTemplateData(r *http.Request, title string) templateData {
 	email := s.sessions.GetString(ctx, keyUserEmail)
 	return templateData{
 		Title:     title,
-		Path:      r.URL.Path,
+		Nav:       navFor(r.URL.Path),
 		Flash:     s.sessions.PopString(ctx, keyFlash),
 		UserName:  s.sessions.GetString(ctx, keyUserName),
 		SignedIn:  email != "",
 		CartCount: s.chosenIngredients(ctx).Count(),
 		PageViews: pageViews,
+	}
+}
+
+// navState says which link of the navigation bar is the page being shown.
+// The layout tests these fields instead of comparing paths with eq: every
+// function call in a template is a reflective call with allocations, and
+// the layout runs on every page.
+type navState struct {
+	SessionExample, Ingredients, Cart, Session, Login bool
+}
+
+func navFor(path string) navState {
+	return navState{
+		SessionExample: path == "/session-example",
+		Ingredients:    path == "/ingredients",
+		Cart:           path == "/cart",
+		Session:        path == "/session",
+		Login:          path == "/login",
 	}
 }
 
