@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -73,17 +72,20 @@ func dependOnSources(root string) error {
 }
 
 // server is one running instance of the binary.
+//
+// What it prints, on stdout and stderr, goes to a file rather than to a
+// pipe the test reads: a pipe read too slowly, as on a busy machine, blocks
+// the server's log writes and with them its requests, and the load
+// benchmark would measure that.
 type server struct {
-	t      testing.TB
-	URL    string // http://127.0.0.1:port
-	DBPath string
-	args   []string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error // the process's exit error, set when exited is closed
-
-	mu  sync.Mutex
-	log strings.Builder // everything the process printed
+	t       testing.TB
+	URL     string // http://127.0.0.1:port
+	DBPath  string
+	args    []string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	err     error  // the process's exit error, set when exited is closed
+	logPath string // everything the process printed, across restarts
 }
 
 var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -122,43 +124,44 @@ func (s *server) start() {
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", s.DBPath}, s.args...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Env = []string{} // only flags configure the server under test
-	stdout, err := s.cmd.StdoutPipe()
+	if s.logPath == "" {
+		s.logPath = filepath.Join(s.t.TempDir(), "server.log")
+	}
+	out, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.cmd.Stderr = &lockedWriter{s: s}
+	defer out.Close() // the process gets its own copy
+
+	// What earlier runs printed, before a restart.
+	printed, err := out.Seek(0, io.SeekEnd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = out, out
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
 	s.exited = make(chan struct{})
-
-	addr := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.log.WriteString(line + "\n")
-			s.mu.Unlock()
-			if m := listenRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stdout)
 		s.err = s.cmd.Wait()
 		close(s.exited)
 	}()
 
-	select {
-	case a := <-addr:
-		s.URL = "http://" + a
-	case <-s.exited:
-		s.t.Fatalf("server exited before listening: %v\n%s", s.err, s.Log())
-	case <-time.After(30 * time.Second):
-		s.t.Fatalf("server did not start listening\n%s", s.Log())
+	// Wait for this run's "listening" line.
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := listenRE.FindStringSubmatch(s.Log()[printed:]); m != nil {
+			s.URL = "http://" + m[1]
+			break
+		}
+		select {
+		case <-s.exited:
+			s.t.Fatalf("server exited before listening: %v\n%s", s.err, s.Log())
+		case <-deadline:
+			s.t.Fatalf("server did not start listening\n%s", s.Log())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	s.waitHealthy()
 }
@@ -218,17 +221,11 @@ func (s *server) restart() {
 
 // Log returns what the server printed so far.
 func (s *server) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
-}
-
-type lockedWriter struct{ s *server }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.s.mu.Lock()
-	defer w.s.mu.Unlock()
-	return w.s.log.Write(p)
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return fmt.Sprintf("(server log: %v)", err)
+	}
+	return string(b)
 }
 
 // visitor is one browser: a cookie jar, and a client that does not follow
