@@ -151,9 +151,11 @@ func (s *server) start() {
 	// Wait for this run's "listening" line.
 	deadline := time.After(30 * time.Second)
 	for {
-		if m := listenRE.FindStringSubmatch(s.Log()[printed:]); m != nil {
-			s.URL = "http://" + m[1]
-			break
+		if log := s.Log(); int64(len(log)) >= printed {
+			if m := listenRE.FindStringSubmatch(log[printed:]); m != nil {
+				s.URL = "http://" + m[1]
+				break
+			}
 		}
 		select {
 		case <-s.exited:
