@@ -286,19 +286,29 @@ func TestSIGTERMLosesNoAnsweredVisit(t *testing.T) {
 	t.Logf("%d visits answered before the stop", total)
 }
 
+// dialRaw opens a plain TCP connection to srv, closed when the test ends,
+// for tests that write HTTP by hand; it also returns the Host to send.
+func dialRaw(t *testing.T, srv *server) (net.Conn, string) {
+	t.Helper()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, u.Host
+}
+
 // A client that sends its request headers slowly (slowloris) is cut off
 // after the server's ReadHeaderTimeout, and others are served meanwhile.
 func TestSlowHeadersAreCutOff(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	u, _ := url.Parse(srv.URL)
-
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: "+u.Host+"\r\n"); err != nil {
+	conn, host := dialRaw(t, srv)
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: "+host+"\r\n"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -345,15 +355,10 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 func TestHugeHeadersAreRefused(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	u, _ := url.Parse(srv.URL)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, host := dialRaw(t, srv)
 	// Write in the background: the server may answer and close before it
 	// has read all of it.
-	go io.WriteString(conn, "GET / HTTP/1.1\r\nHost: "+u.Host+"\r\nX-Big: "+strings.Repeat("a", 1<<20)+"\r\n\r\n")
+	go io.WriteString(conn, "GET / HTTP/1.1\r\nHost: "+host+"\r\nX-Big: "+strings.Repeat("a", 1<<20)+"\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("read answer: %v", err)
