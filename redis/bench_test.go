@@ -30,11 +30,11 @@ func BenchmarkRedis(b *testing.B) {
 	b.Run("lock-unlock", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			unlock, err := store.Lock(ctx, "token-"+strconv.Itoa(i%1000))
+			lease, err := store.Lock(ctx, "token-"+strconv.Itoa(i%1000))
 			if err != nil {
 				b.Fatal(err)
 			}
-			unlock()
+			lease.Release(false)
 			i++
 		}
 	})

@@ -79,12 +79,12 @@ func NewLocker(client *goredis.Client, ttl, wait time.Duration) *Locker {
 // takes it, and returns the function that releases it. It gives up when ctx
 // is done or after the locker's wait, with an error that wraps
 // context.DeadlineExceeded or context.Canceled; any other error is Redis's.
-func (l *Locker) Lock(ctx context.Context, token string) (unlock func(), err error) {
+func (l *Locker) Lock(ctx context.Context, token string) (sessionlock.Lease, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.wait)
 	defer cancel()
 
 	key := lockPrefix + sessionstore.HashToken(token)
-	unlockLocal, err := l.local.Lock(ctx, key)
+	local, err := l.local.LockLocal(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("session lock: %w", err)
 	}
@@ -92,22 +92,37 @@ func (l *Locker) Lock(ctx context.Context, token string) (unlock func(), err err
 	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
 		ok, err := l.client.SetNX(ctx, key, owner, l.ttl).Result()
 		if err != nil {
-			unlockLocal()
+			local.Release(false)
 			return nil, fmt.Errorf("session lock: %w", err)
 		}
 		if ok {
-			return func() {
-				l.release(key, owner)
-				unlockLocal()
-			}, nil
+			return &lease{locker: l, key: key, owner: owner, local: local}, nil
 		}
 		select {
 		case <-ctx.Done():
-			unlockLocal()
+			local.Release(false)
 			return nil, fmt.Errorf("session lock: %w", ctx.Err())
 		case <-time.After(jitter(backoff)):
 		}
 	}
+}
+
+// lease is one request's hold on a session's lock in Redis, and on the
+// in-process lock that queued it.
+type lease struct {
+	locker *Locker
+	key    string
+	owner  string
+	local  *sessionlock.LocalLease
+}
+
+func (le *lease) Retired(ctx context.Context) (bool, error) { return le.local.Retired(ctx) }
+
+func (le *lease) Check(context.Context) error { return nil }
+
+func (le *lease) Release(retired bool) {
+	le.locker.release(le.key, le.owner)
+	le.local.Release(retired)
 }
 
 // release deletes the lock if owner still holds it. It runs after the

@@ -36,12 +36,12 @@ func TestLockerLetsOneHolderInAcrossProcesses(t *testing.T) {
 	for _, l := range lockers {
 		for range perLocker {
 			wg.Go(func() {
-				unlock, err := l.Lock(ctx, "one-session")
+				lease, err := l.Lock(ctx, "one-session")
 				if err != nil {
 					errs <- err
 					return
 				}
-				defer unlock()
+				defer lease.Release(false)
 				n := holders.Add(1)
 				defer holders.Add(-1)
 				if n > maxHolders.Load() {
@@ -79,41 +79,41 @@ func TestLocker(t *testing.T) {
 
 	t.Run("different sessions do not wait for each other", func(t *testing.T) {
 		l := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
-		unlockA, err := l.Lock(ctx, "session-a")
+		leaseA, err := l.Lock(ctx, "session-a")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unlockA()
-		unlockB, err := l.Lock(ctx, "session-b")
+		defer leaseA.Release(false)
+		leaseB, err := l.Lock(ctx, "session-b")
 		if err != nil {
 			t.Fatalf("Lock of another session while one is held: got %v, want nil", err)
 		}
-		unlockB()
+		leaseB.Release(false)
 	})
 
 	t.Run("a released lock can be taken at once", func(t *testing.T) {
 		a := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
 		b := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
-		unlock, err := a.Lock(ctx, "released")
+		lease, err := a.Lock(ctx, "released")
 		if err != nil {
 			t.Fatal(err)
 		}
-		unlock()
-		unlock, err = b.Lock(ctx, "released")
+		lease.Release(false)
+		lease, err = b.Lock(ctx, "released")
 		if err != nil {
 			t.Fatalf("Lock after release: got %v, want nil", err)
 		}
-		unlock()
+		lease.Release(false)
 	})
 
 	t.Run("waiting ends with an error that wraps DeadlineExceeded", func(t *testing.T) {
 		holder := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
 		waiter := redis.NewLocker(newClient(t, srv), time.Minute, 200*time.Millisecond)
-		unlock, err := holder.Lock(ctx, "busy")
+		lease, err := holder.Lock(ctx, "busy")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unlock()
+		defer lease.Release(false)
 		_, err = waiter.Lock(ctx, "busy")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Lock of a held lock: got %v, want an error wrapping context.DeadlineExceeded", err)
@@ -123,11 +123,11 @@ func TestLocker(t *testing.T) {
 	t.Run("waiting ends when the request is cancelled", func(t *testing.T) {
 		holder := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
 		waiter := redis.NewLocker(newClient(t, srv), time.Minute, time.Minute)
-		unlock, err := holder.Lock(ctx, "cancelled")
+		lease, err := holder.Lock(ctx, "cancelled")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unlock()
+		defer lease.Release(false)
 		cctx, cancel := context.WithCancel(ctx)
 		time.AfterFunc(100*time.Millisecond, cancel)
 		_, err = waiter.Lock(cctx, "cancelled")
@@ -145,11 +145,11 @@ func TestLocker(t *testing.T) {
 		}
 		crashed.Close()
 		waiter := redis.NewLocker(newClient(t, srv), time.Minute, 10*time.Second)
-		unlock, err := waiter.Lock(ctx, "crashed")
+		lease, err := waiter.Lock(ctx, "crashed")
 		if err != nil {
 			t.Fatalf("Lock after the holder's lock expired: got %v, want nil", err)
 		}
-		unlock()
+		lease.Release(false)
 	})
 
 	t.Run("only the owner releases a lock", func(t *testing.T) {
@@ -159,16 +159,16 @@ func TestLocker(t *testing.T) {
 		first := redis.NewLocker(newClient(t, srv), 200*time.Millisecond, time.Second)
 		second := redis.NewLocker(newClient(t, srv), time.Minute, 10*time.Second)
 		third := redis.NewLocker(newClient(t, srv), time.Minute, 300*time.Millisecond)
-		unlockFirst, err := first.Lock(ctx, "owned")
+		leaseFirst, err := first.Lock(ctx, "owned")
 		if err != nil {
 			t.Fatal(err)
 		}
-		unlockSecond, err := second.Lock(ctx, "owned") // waits for the expiry
+		leaseSecond, err := second.Lock(ctx, "owned") // waits for the expiry
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unlockSecond()
-		unlockFirst()
+		defer leaseSecond.Release(false)
+		leaseFirst.Release(false)
 		if _, err := third.Lock(ctx, "owned"); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Lock while the second owner holds it, after the first unlocked: got %v, want DeadlineExceeded", err)
 		}
@@ -177,11 +177,11 @@ func TestLocker(t *testing.T) {
 	t.Run("lock keys hold the token's hash, never the token", func(t *testing.T) {
 		const token = "plain-cookie-token"
 		l := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
-		unlock, err := l.Lock(ctx, token)
+		lease, err := l.Lock(ctx, token)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unlock()
+		defer lease.Release(false)
 		keys, err := newClient(t, srv).Keys(ctx, "*").Result()
 		if err != nil {
 			t.Fatal(err)

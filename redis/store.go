@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/goredisstore"
 	goredis "github.com/redis/go-redis/v9"
 
+	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sessionstore"
 )
 
@@ -93,7 +94,7 @@ func (s *Store) Delete(token string) error {
 
 // Lock takes the lock of the session with this cookie token, shared by every
 // process on this Redis. See Locker.Lock.
-func (s *Store) Lock(ctx context.Context, token string) (unlock func(), err error) {
+func (s *Store) Lock(ctx context.Context, token string) (sessionlock.Lease, error) {
 	return s.locker.Lock(ctx, token)
 }
 

@@ -138,11 +138,11 @@ func TestStore(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		unlock, err := store.Lock(ctx, "a")
+		lease, err := store.Lock(ctx, "a")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unlock()
+		defer lease.Release(false)
 		n, err := store.Active(ctx)
 		if err != nil || n != 3 {
 			t.Fatalf("Active: got %d, %v, want 3", n, err)

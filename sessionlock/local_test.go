@@ -17,11 +17,11 @@ func mustLock(t *testing.T, l *Local, token string) (unlock func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
-	unlock, err := l.Lock(ctx, token)
+	lease, err := l.Lock(ctx, token)
 	if err != nil {
 		t.Fatalf("Lock(%q): %v, want the lock", token, err)
 	}
-	return unlock
+	return func() { lease.Release(false) }
 }
 
 // refs returns how many requests hold or wait for token's lock, and how
@@ -69,12 +69,12 @@ func TestLocal(t *testing.T) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 			defer cancel()
-			unlock2, err := l.Lock(ctx, "a")
+			lease2, err := l.Lock(ctx, "a")
 			if err == nil {
 				if !released.Load() {
 					err = errors.New("got the lock while another request held it")
 				}
-				unlock2()
+				lease2.Release(false)
 			}
 			acquired <- err
 		}()
@@ -107,9 +107,9 @@ func TestLocal(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		gaveUp := make(chan error, 1)
 		go func() {
-			unlock2, err := l.Lock(ctx, "a")
+			lease2, err := l.Lock(ctx, "a")
 			if err == nil {
-				unlock2()
+				lease2.Release(false)
 			}
 			gaveUp <- err
 		}()
@@ -127,5 +127,36 @@ func TestLocal(t *testing.T) {
 		}
 		// The token is free again.
 		mustLock(t, l, "a")()
+	})
+
+	t.Run("a waiter learns that the holder retired the token", func(t *testing.T) {
+		for _, retired := range []bool{false, true} {
+			l := NewLocal()
+			ctx := context.Background()
+			holder, err := l.Lock(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan bool, 1)
+			go func() {
+				waiter, err := l.Lock(ctx, "a")
+				if err != nil {
+					t.Error(err)
+					got <- false
+					return
+				}
+				defer waiter.Release(false)
+				r, _ := waiter.Retired(ctx)
+				got <- r
+			}()
+			waitRefs(t, l, "a", 2)
+			holder.Release(retired)
+			if r := <-got; r != retired {
+				t.Errorf("holder released with retired=%v: waiter's Retired() = %v, want %v", retired, r, retired)
+			}
+			if err := holder.Check(ctx); err != nil {
+				t.Errorf("Check on a local lease: %v, want nil", err)
+			}
+		}
 	})
 }

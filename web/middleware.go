@@ -116,7 +116,7 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // a new visitor: nothing to serialise against
 			return
 		}
-		unlock, err := s.locker.Lock(r.Context(), c.Value)
+		lease, err := s.locker.Lock(r.Context(), c.Value)
 		if err != nil {
 			switch {
 			case r.Context().Err() != nil:
@@ -133,7 +133,7 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 			}
 			return
 		}
-		defer unlock()
+		defer lease.Release(false)
 		next.ServeHTTP(w, r)
 	})
 }

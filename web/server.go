@@ -46,9 +46,7 @@ type SessionStats interface {
 
 // SessionLocker lets one request at a time run for each session token.
 // Lock waits until the token's lock is free or ctx is done.
-type SessionLocker interface {
-	Lock(ctx context.Context, token string) (unlock func(), err error)
-}
+type SessionLocker = sessionlock.Locker
 
 // Server holds the application's dependencies and serves its pages.
 type Server struct {
