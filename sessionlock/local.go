@@ -138,3 +138,18 @@ func (le *LocalLease) Release(retired bool) {
 	<-le.lk.ch
 	le.l.release(le.key, le.lk, retired)
 }
+
+type contextKey struct{}
+
+// NewContext returns ctx carrying lease, so that the code that saves the
+// session (a store's commit, the web layer's commit) can check that the
+// request still holds its lock.
+func NewContext(ctx context.Context, lease Lease) context.Context {
+	return context.WithValue(ctx, contextKey{}, lease)
+}
+
+// FromContext returns the lease ctx carries, if any.
+func FromContext(ctx context.Context) (Lease, bool) {
+	lease, ok := ctx.Value(contextKey{}).(Lease)
+	return lease, ok
+}
