@@ -67,6 +67,7 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	chosen := s.chosenIngredients(ctx).Add(id, qty)
 	s.sessions.Put(ctx, keyChosenIngredients, chosen)
+	s.checkoutKey(ctx) // saved with the cart, before any checkout of it
 	s.redirect(w, r, "/cart", fmt.Sprintf("Added %d × %s. You now have %d in your cart.", qty, in.Name, chosen.Qty(id)))
 }
 
@@ -92,6 +93,7 @@ func (s *Server) handleCartSet(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	s.sessions.Put(ctx, keyChosenIngredients, s.chosenIngredients(ctx).Set(id, qty))
+	s.checkoutKey(ctx) // saved with the cart, before any checkout of it
 	flash := fmt.Sprintf("%s: quantity set to %d.", in.Name, qty)
 	if qty == 0 {
 		flash = in.Name + " removed from your cart."
