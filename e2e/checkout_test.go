@@ -3,8 +3,10 @@ package e2e
 import (
 	"database/sql"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,6 +216,24 @@ func (v *visitor) sessionOrderIDs() []int64 {
 	return ids
 }
 
+var checkoutFieldRE = regexp.MustCompile(`<input type="hidden" name="(checkout_key|cart)" value="([^"]*)">`)
+
+// checkoutForm reads the hidden fields of the cart page's checkout form, as
+// a browser would send them.
+func (v *visitor) checkoutForm() url.Values {
+	v.t.Helper()
+	r := v.get("/cart")
+	wantStatus(v.t, "GET /cart", r, http.StatusOK)
+	form := url.Values{}
+	for _, m := range checkoutFieldRE.FindAllStringSubmatch(r.Body, -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if form.Get("checkout_key") == "" || form.Get("cart") == "" {
+		v.t.Fatalf("the checkout form has no checkout_key and cart fields: %v\n%s", form, r.Body)
+	}
+	return form
+}
+
 // orderLocation returns the order id a checkout's 303 points to.
 func orderLocation(t *testing.T, r response) int64 {
 	t.Helper()
@@ -331,4 +351,103 @@ func TestCheckoutAfterALostAnswerAndAChangedCartOrdersNothingTwice(t *testing.T)
 	if got := orderIDs(t, db); len(got) != 2 {
 		t.Errorf("got %d orders, want 2", len(got))
 	}
+}
+
+func TestCheckoutFormSentTwicePlacesOneOrder(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	db := dbReadOnly(t, srv.DBPath)
+
+	t.Run("one after the other, the second leads to the order the first placed", func(t *testing.T) {
+		v := newVisitor(t, srv.URL)
+		v.add(1, "2")
+		form := v.checkoutForm()
+		first := orderLocation(t, v.post("/checkout", form))
+		if second := orderLocation(t, v.post("/checkout", form)); second != first {
+			t.Errorf("got order %d for the second post, want %d", second, first)
+		}
+		if got := v.sessionOrderIDs(); !slices.Equal(got, []int64{first}) {
+			t.Errorf("got orderIds %v, want [%d]", got, first)
+		}
+	})
+
+	tests := []struct {
+		name string
+		form func(v *visitor) url.Values
+		// want is the statuses of the two answers, in either order.
+		want []int
+	}{
+		{"at once, from the form, both lead to the one order", (*visitor).checkoutForm,
+			[]int{http.StatusSeeOther, http.StatusSeeOther}},
+		{"at once, without the form's fields (curl), the second finds the cart empty",
+			func(*visitor) url.Values { return url.Values{} },
+			[]int{http.StatusSeeOther, http.StatusUnprocessableEntity}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newBusyVisitor(t, srv.URL, 2)
+			v.add(1, "2")
+			before := len(orderIDs(t, db))
+			form := tt.form(v)
+			statuses := make([]int, 2)
+			errs := inParallel(2, func(i int) error {
+				var err error
+				statuses[i], _, err = v.tryRequest(http.MethodPost, "/checkout", form, "")
+				return err
+			})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			slices.Sort(statuses)
+			if !slices.Equal(statuses, tt.want) {
+				t.Errorf("got statuses %v, want %v", statuses, tt.want)
+			}
+			if got := len(orderIDs(t, db)) - before; got != 1 {
+				t.Errorf("got %d orders, want 1", got)
+			}
+			if got := v.sessionOrderIDs(); len(got) != 1 {
+				t.Errorf("got orderIds %v, want one order", got)
+			}
+		})
+	}
+}
+
+func TestCheckoutFormOutOfDateOrdersNothing(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	db := dbReadOnly(t, srv.DBPath)
+
+	t.Run("after the cart changed in another tab", func(t *testing.T) {
+		v := newVisitor(t, srv.URL)
+		v.add(1, "2")
+		form := v.checkoutForm() // the page shows Flour × 2
+		v.add(2, "1")            // another tab adds Eggs
+		before := v.values()
+		r := v.post("/checkout", form)
+		wantStatus(t, "POST /checkout from the out-of-date page", r, http.StatusConflict)
+		wantText(t, "POST /checkout from the out-of-date page", r, "Your cart has changed since this page was shown")
+		wantUnchanged(t, "POST /checkout from the out-of-date page", before, v.values())
+		if got := orderIDs(t, db); len(got) != 0 {
+			t.Errorf("got %d orders, want 0", len(got))
+		}
+		// The page shown now orders what it shows.
+		id := orderLocation(t, v.post("/checkout", v.checkoutForm()))
+		o := v.get(fmt.Sprintf("/orders/%d", id))
+		wantText(t, "order page", o, "Flour", "Eggs")
+	})
+
+	t.Run("from before a sign-out", func(t *testing.T) {
+		v := newVisitor(t, srv.URL)
+		v.add(1, "2")
+		form := v.checkoutForm()
+		redirectsTo(t, "POST /logout", v.post("/logout", nil), "/")
+		v.add(1, "2") // the same cart, in the new session
+		before := len(orderIDs(t, db))
+		r := v.post("/checkout", form)
+		wantStatus(t, "POST /checkout with the old session's form", r, http.StatusConflict)
+		wantText(t, "POST /checkout with the old session's form", r, "This checkout form is out of date")
+		if got := len(orderIDs(t, db)) - before; got != 0 {
+			t.Errorf("got %d orders, want 0", got)
+		}
+	})
 }

@@ -33,6 +33,15 @@ func (s *Server) handleCartShow(w http.ResponseWriter, r *http.Request) {
 	data.Lines = lines
 	data.TotalCents = total
 	data.Viewed = viewedNotChosen(s.recentlyViewed(ctx), chosen, catalog)
+	if len(chosen) > 0 {
+		data.Checkout.Cart = cartFingerprint(chosen)
+		data.Checkout.Key = s.sessions.GetString(ctx, keyCheckoutKey)
+		// A cart put in the session without a key (by /session-example)
+		// gets one now, saved before its checkout. A HEAD changes nothing.
+		if r.Method == http.MethodGet {
+			data.Checkout.Key = s.checkoutKey(ctx)
+		}
+	}
 	s.render(w, r, http.StatusOK, "cart", data)
 }
 

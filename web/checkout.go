@@ -1,12 +1,15 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -32,15 +35,40 @@ import (
 // of a checkout whose answer was lost, and its order would never be found
 // again. Instead, a checkout whose key placed an order for other items than
 // the cart holds now is refused, after the session learns of that order.
+// And the checkout form carries the key and the cart it showed: a form sent
+// twice (a double click) lands on the order it placed, and a form shown
+// before the cart changed (in another tab) orders nothing.
+
+// checkoutForm is what the cart page's checkout form sends besides the
+// session cookie.
+type checkoutForm struct {
+	Key  string // the session's checkout key
+	Cart string // cartFingerprint of the cart the page shows
+}
 
 // handleCheckout turns the cart into an order. The order is database data:
 // it goes into the orders tables, where it outlives the session. The session
 // only remembers that the visitor bought something.
+//
+// The form fields checkout_key and cart are optional, so that a bare
+// POST /checkout (curl) checks out the session's cart.
 func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	ctx := r.Context()
+	if sent := r.PostForm.Get("checkout_key"); sent != "" && sent != s.sessions.GetString(ctx, keyCheckoutKey) {
+		s.checkoutFormUsed(w, r, sent)
+		return
+	}
 	chosen := s.chosenIngredients(ctx)
 	if len(chosen) == 0 {
 		s.clientError(w, r, http.StatusUnprocessableEntity, "Your cart is empty: add an ingredient before checking out.")
+		return
+	}
+	if sent := r.PostForm.Get("cart"); sent != "" && sent != cartFingerprint(chosen) {
+		s.clientError(w, r, http.StatusConflict,
+			"Your cart has changed since this page was shown, so nothing was ordered. Check your cart and check out again.")
 		return
 	}
 
@@ -85,6 +113,25 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	s.redirect(w, r, orderPath(id), flash)
 }
 
+// checkoutFormUsed answers a checkout form that carries a key the session no
+// longer holds. If that key placed one of the session's orders, the form was
+// sent twice (the second time queued behind the first by the session lock,
+// and so arriving with an empty cart): it leads to that order. Otherwise the
+// form is out of date, from before a sign-out say, and orders nothing.
+func (s *Server) checkoutFormUsed(w http.ResponseWriter, r *http.Request, key string) {
+	ctx := r.Context()
+	id, err := s.db.OrderIDByKey(ctx, key)
+	switch {
+	case err == nil && slices.Contains(s.orderIDs(ctx), id):
+		s.redirect(w, r, orderPath(id), fmt.Sprintf("Thank you! Order %d is placed.", id))
+	case err == nil || errors.Is(err, sqlite.ErrNotFound):
+		s.clientError(w, r, http.StatusConflict,
+			"This checkout form is out of date, so nothing was ordered. Check your cart and check out again.")
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
 // checkoutKey returns the session's checkout key, making one if it has none.
 func (s *Server) checkoutKey(ctx context.Context) string {
 	key := s.sessions.GetString(ctx, keyCheckoutKey)
@@ -102,6 +149,18 @@ func (s *Server) rememberOrder(ctx context.Context, id int64) {
 	s.sessions.Put(ctx, keyPurchases, s.sessions.GetInt(ctx, keyPurchases)+1)
 	s.sessions.Put(ctx, keyOrderIDs, append(slices.Clip(s.orderIDs(ctx)), id))
 	s.sessions.Put(ctx, keyCheckoutKey, rand.Text())
+}
+
+// cartFingerprint writes down what the cart holds, such as "1x3,2x2"
+// (ingredient 1 three times, ingredient 2 twice), by ingredient id, so that
+// the same contents give the same text in whatever order they were added.
+func cartFingerprint(c cart.Cart) string {
+	items := slices.SortedFunc(slices.Values(c), func(a, b cart.Item) int { return cmp.Compare(a.ID, b.ID) })
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = strconv.FormatInt(it.ID, 10) + "x" + strconv.Itoa(it.Qty)
+	}
+	return strings.Join(parts, ",")
 }
 
 func orderPath(id int64) string { return fmt.Sprintf("/orders/%d", id) }
