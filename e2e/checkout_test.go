@@ -451,3 +451,26 @@ func TestCheckoutFormOutOfDateOrdersNothing(t *testing.T) {
 		}
 	})
 }
+
+// The session keeps the ids of its last 10 orders, not of every one: the
+// list is read and written with the session on every request.
+func TestSessionKeepsItsLastTenOrderIDs(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	v := newVisitor(t, srv.URL)
+	const bound, checkouts = 10, 12
+	var placed []int64
+	for range checkouts {
+		v.add(1, "1")
+		placed = append(placed, orderLocation(t, v.post("/checkout", nil)))
+	}
+
+	if got, want := v.sessionOrderIDs(), placed[checkouts-bound:]; !slices.Equal(got, want) {
+		t.Errorf("got orderIds %v, want the newest %d: %v", got, bound, want)
+	}
+	if got := v.values()["purchases"]; got != float64(checkouts) {
+		t.Errorf("got purchases %v, want %d", got, checkouts)
+	}
+	wantStatus(t, "GET the newest order", v.get(fmt.Sprintf("/orders/%d", placed[checkouts-1])), http.StatusOK)
+	wantStatus(t, "GET the oldest order", v.get(fmt.Sprintf("/orders/%d", placed[0])), http.StatusNotFound)
+}

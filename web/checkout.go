@@ -39,6 +39,13 @@ import (
 // twice (a double click) lands on the order it placed, and a form shown
 // before the cart changed (in another tab) orders nothing.
 
+// maxOrderIDs is how many order ids a session keeps: the newest ones.
+// Older orders stay in the database, but the session that placed them no
+// longer reaches them: /orders/{id} answers 404 for them, as to any other
+// session. Without a bound, orderIds would grow by one id per checkout and
+// be read and written with the session on every request.
+const maxOrderIDs = 10
+
 // checkoutForm is what the cart page's checkout form sends besides the
 // session cookie.
 type checkoutForm struct {
@@ -143,11 +150,15 @@ func (s *Server) checkoutKey(ctx context.Context) string {
 }
 
 // rememberOrder records in the session that it placed order id: one more
-// purchase, its id, and a new checkout key, so that the next cart makes an
-// order of its own.
+// purchase, the id among the last maxOrderIDs, and a new checkout key, so
+// that the next cart makes an order of its own.
 func (s *Server) rememberOrder(ctx context.Context, id int64) {
 	s.sessions.Put(ctx, keyPurchases, s.sessions.GetInt(ctx, keyPurchases)+1)
-	s.sessions.Put(ctx, keyOrderIDs, append(slices.Clip(s.orderIDs(ctx)), id))
+	ids := append(slices.Clip(s.orderIDs(ctx)), id)
+	if len(ids) > maxOrderIDs {
+		ids = ids[len(ids)-maxOrderIDs:]
+	}
+	s.sessions.Put(ctx, keyOrderIDs, ids)
 	s.sessions.Put(ctx, keyCheckoutKey, rand.Text())
 }
 
