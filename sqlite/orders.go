@@ -30,50 +30,132 @@ type OrderLine struct {
 // LineTotalCents is the line's quantity times its unit price.
 func (l OrderLine) LineTotalCents() int64 { return int64(l.Qty) * l.UnitPriceCents }
 
-// OrderItem is what CreateOrder is asked to buy.
+// OrderItem is one ingredient CreateOrder is asked to buy.
 type OrderItem struct {
 	IngredientID int64
 	Qty          int
 }
 
-// CreateOrder records an order for items in one transaction, pricing each
-// line from the catalog, and returns its id. Either the whole order is
-// written or nothing is.
-func (db *DB) CreateOrder(ctx context.Context, name, email string, items []OrderItem) (int64, error) {
-	if len(items) == 0 {
-		return 0, errors.New("create order: no items")
+// NewOrder is what CreateOrder records.
+type NewOrder struct {
+	// Key names the cart being checked out: a random value that the
+	// visitor's session keeps with the cart. It is required.
+	Key           string
+	CustomerName  string
+	CustomerEmail string
+	Items         []OrderItem
+}
+
+// ErrKeyUsed is returned by CreateOrder when its key has already placed an
+// order, for other items than the ones asked for now.
+var ErrKeyUsed = errors.New("the checkout key has placed an order for other items")
+
+// CreateOrder records an order in one transaction, pricing each line from
+// the catalog, and returns its id with created true. Either the whole order
+// is written or nothing is.
+//
+// A key places at most one order. If o.Key has placed one already for the
+// same items (a checkout tried again because its answer never arrived),
+// CreateOrder writes nothing and returns that order's id with created false.
+// If that order holds other items, it returns the order's id, created false,
+// and ErrKeyUsed: the cart changed after the earlier checkout went through.
+func (db *DB) CreateOrder(ctx context.Context, o NewOrder) (id int64, created bool, err error) {
+	if o.Key == "" {
+		return 0, false, errors.New("create order: no checkout key")
+	}
+	if len(o.Items) == 0 {
+		return 0, false, errors.New("create order: no items")
 	}
 	tx, err := db.Write.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer tx.Rollback() // no-op after Commit
 
-	id := newOrderID()
-	if _, err := tx.ExecContext(ctx,
-		"INSERT INTO orders (id, customer_name, customer_email, total_cents) VALUES (?, ?, ?, 0)",
-		id, name, email); err != nil {
-		return 0, err
+	// The transaction holds the write lock from its start (txlock=immediate),
+	// so no other writer can place an order with this key between this look
+	// and the insert below; the UNIQUE index would refuse it anyway.
+	err = tx.QueryRowContext(ctx, "SELECT id FROM orders WHERE checkout_key = ?", o.Key).Scan(&id)
+	switch {
+	case err == nil:
+		same, err := hasItems(ctx, tx, id, o.Items)
+		if err != nil {
+			return 0, false, err
+		}
+		if !same {
+			return id, false, fmt.Errorf("create order: order %d: %w", id, ErrKeyUsed)
+		}
+		return id, false, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, false, err
 	}
-	for _, it := range items {
+
+	id = newOrderID()
+	if _, err := tx.ExecContext(ctx,
+		"INSERT INTO orders (id, checkout_key, customer_name, customer_email, total_cents) VALUES (?, ?, ?, ?, 0)",
+		id, o.Key, o.CustomerName, o.CustomerEmail); err != nil {
+		return 0, false, err
+	}
+	for _, it := range o.Items {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO order_lines (order_id, ingredient_id, qty, unit_price_cents)
 			SELECT ?, id, ?, price_cents FROM ingredients WHERE id = ?`,
 			id, it.Qty, it.IngredientID)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return 0, fmt.Errorf("create order: ingredient %d: %w", it.IngredientID, ErrNotFound)
+			return 0, false, fmt.Errorf("create order: ingredient %d: %w", it.IngredientID, ErrNotFound)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE orders SET total_cents =
 			(SELECT sum(qty * unit_price_cents) FROM order_lines WHERE order_id = ?)
 		WHERE id = ?`, id, id); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return id, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, false, err
+	}
+	return id, true, nil
+}
+
+// hasItems reports whether order id holds exactly items: the same
+// ingredients in the same quantities, in any order.
+func hasItems(ctx context.Context, tx *sql.Tx, id int64, items []OrderItem) (bool, error) {
+	want := make(map[int64]int, len(items))
+	for _, it := range items {
+		want[it.IngredientID] = it.Qty
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT ingredient_id, qty FROM order_lines WHERE order_id = ?", id)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	lines := 0
+	for rows.Next() {
+		var ingredient int64
+		var qty int
+		if err := rows.Scan(&ingredient, &qty); err != nil {
+			return false, err
+		}
+		if want[ingredient] != qty {
+			return false, nil
+		}
+		lines++
+	}
+	return lines == len(want), rows.Err()
+}
+
+// OrderIDByKey returns the id of the order that checkout key placed, or
+// ErrNotFound.
+func (db *DB) OrderIDByKey(ctx context.Context, key string) (int64, error) {
+	var id int64
+	err := db.Read.QueryRowContext(ctx, "SELECT id FROM orders WHERE checkout_key = ?", key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
 }
 
 // newOrderID returns a random order id. Ids counted 1, 2, 3 would clash

@@ -46,7 +46,7 @@ func TestOpenTwiceKeepsTheData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := db.CreateOrder(ctx, "", "", []sqlite.OrderItem{{IngredientID: 1, Qty: 1}})
+	id, _, err := db.CreateOrder(ctx, sqlite.NewOrder{Key: "k", Items: []sqlite.OrderItem{{IngredientID: 1, Qty: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,10 +129,11 @@ func TestCreateOrder(t *testing.T) {
 
 	t.Run("writes the order and its lines at catalog prices", func(t *testing.T) {
 		db := openDB(t)
-		id, err := db.CreateOrder(ctx, "Ada", "ada@example.com", []sqlite.OrderItem{
-			{IngredientID: 2, Qty: 2}, // Eggs, 320
-			{IngredientID: 1, Qty: 3}, // Flour, 250
-		})
+		id, _, err := db.CreateOrder(ctx, sqlite.NewOrder{Key: "k", CustomerName: "Ada", CustomerEmail: "ada@example.com",
+			Items: []sqlite.OrderItem{
+				{IngredientID: 2, Qty: 2}, // Eggs, 320
+				{IngredientID: 1, Qty: 3}, // Flour, 250
+			}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,10 +169,10 @@ func TestCreateOrder(t *testing.T) {
 
 	t.Run("an unknown ingredient creates no order at all", func(t *testing.T) {
 		db := openDB(t)
-		_, err := db.CreateOrder(ctx, "", "", []sqlite.OrderItem{
+		_, _, err := db.CreateOrder(ctx, sqlite.NewOrder{Key: "k", Items: []sqlite.OrderItem{
 			{IngredientID: 1, Qty: 1}, // valid, and written before the bad line
 			{IngredientID: 9999, Qty: 1},
-		})
+		}})
 		if !errors.Is(err, sqlite.ErrNotFound) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
@@ -183,7 +184,7 @@ func TestCreateOrder(t *testing.T) {
 
 	t.Run("a quantity the table refuses creates no order", func(t *testing.T) {
 		db := openDB(t)
-		if _, err := db.CreateOrder(ctx, "", "", []sqlite.OrderItem{{IngredientID: 1, Qty: 100}}); err == nil {
+		if _, _, err := db.CreateOrder(ctx, sqlite.NewOrder{Key: "k", Items: []sqlite.OrderItem{{IngredientID: 1, Qty: 100}}}); err == nil {
 			t.Fatal("got nil error, want the CHECK constraint to refuse qty 100")
 		}
 		assertRows(t, db, "orders", 0)
@@ -191,7 +192,7 @@ func TestCreateOrder(t *testing.T) {
 
 	t.Run("no items is an error", func(t *testing.T) {
 		db := openDB(t)
-		if _, err := db.CreateOrder(ctx, "", "", nil); err == nil {
+		if _, _, err := db.CreateOrder(ctx, sqlite.NewOrder{Key: "k"}); err == nil {
 			t.Fatal("got nil error, want one")
 		}
 		assertRows(t, db, "orders", 0)

@@ -33,6 +33,15 @@ func (s *Server) handleCartShow(w http.ResponseWriter, r *http.Request) {
 	data.Lines = lines
 	data.TotalCents = total
 	data.Viewed = viewedNotChosen(s.recentlyViewed(ctx), chosen, catalog)
+	if len(chosen) > 0 {
+		data.Checkout.Cart = cartFingerprint(chosen)
+		data.Checkout.Key = s.sessions.GetString(ctx, keyCheckoutKey)
+		// A cart put in the session without a key (by /session-example)
+		// gets one now, saved before its checkout. A HEAD changes nothing.
+		if r.Method == http.MethodGet {
+			data.Checkout.Key = s.checkoutKey(ctx)
+		}
+	}
 	s.render(w, r, http.StatusOK, "cart", data)
 }
 
@@ -67,6 +76,7 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	chosen := s.chosenIngredients(ctx).Add(id, qty)
 	s.sessions.Put(ctx, keyChosenIngredients, chosen)
+	s.checkoutKey(ctx) // saved with the cart, before any checkout of it
 	s.redirect(w, r, "/cart", fmt.Sprintf("Added %d × %s. You now have %d in your cart.", qty, in.Name, chosen.Qty(id)))
 }
 
@@ -92,6 +102,7 @@ func (s *Server) handleCartSet(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	s.sessions.Put(ctx, keyChosenIngredients, s.chosenIngredients(ctx).Set(id, qty))
+	s.checkoutKey(ctx) // saved with the cart, before any checkout of it
 	flash := fmt.Sprintf("%s: quantity set to %d.", in.Name, qty)
 	if qty == 0 {
 		flash = in.Name + " removed from your cart."

@@ -39,6 +39,7 @@ type templateData struct {
 	Ingredient  sqlite.Ingredient
 	Lines       []cart.Line
 	TotalCents  int64
+	Checkout    checkoutForm
 	Viewed      []sqlite.Ingredient
 	Form        loginForm
 	Order       sqlite.Order

@@ -24,6 +24,7 @@ const (
 	keyUserEmail         = "userEmail"         // string: set by sign-in
 	keyPurchases         = "purchases"         // int: checkouts completed
 	keyOrderIDs          = "orderIds"          // []int64: orders placed by this session
+	keyCheckoutKey       = "checkoutKey"       // string: names the cart's order, so that it is placed once (checkout.go)
 	keyFlash             = "flash"             // string: one-time message for the next page
 )
 
