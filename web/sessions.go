@@ -73,10 +73,11 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 // and commits the session just before the first byte of the response goes
 // out, writing the cookie with it.
 //
-// It does what scs's own LoadAndSave does, with one difference: when the
-// commit fails, the client gets the 500 page and none of the handler's
-// response. A change that was not saved is never acknowledged with a 200 or
-// a redirect.
+// It does what scs's own LoadAndSave does, with these differences:
+//
+//   - The commit is commitSession's: a HEAD saves nothing, and when the
+//     commit fails the client gets the 500 page and none of the handler's
+//     response.
 func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
@@ -124,28 +125,44 @@ func (cw *commitWriter) Write(b []byte) (int, error) {
 
 func (cw *commitWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
-// commit saves the session once, and reports whether the response may go on.
+// commit runs commitSession once, and reports whether the response may go on.
 func (cw *commitWriter) commit() bool {
-	if cw.committed {
-		return !cw.failed
+	if !cw.committed {
+		cw.committed = true
+		cw.failed = !cw.server.commitSession(cw.ResponseWriter, cw.request)
 	}
-	cw.committed = true
+	return !cw.failed
+}
 
-	sm, ctx := cw.server.sessions, cw.request.Context()
-	switch sm.Status(ctx) {
+// commitSession saves the request's session and writes its cookie, as scs's
+// LoadAndSave does, except that:
+//
+//   - a HEAD saves nothing and sends no cookie: it asks for a page's
+//     headers (link checkers, previews, monitors) and must change nothing,
+//     neither a value that its GET handler sets nor the idle expiry;
+//   - when the save fails, the 500 page replaces the handler's answer, so
+//     a change that was not saved is never acknowledged with a 200 or a
+//     redirect.
+//
+// It reports whether the handler's response may go on.
+func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	if r.Method == http.MethodHead {
+		return true
+	}
+	switch s.sessions.Status(ctx) {
 	case scs.Modified:
-		token, expiry, err := sm.Commit(ctx)
+		token, expiry, err := s.sessions.Commit(ctx)
 		if err != nil {
-			cw.failed = true
-			cw.Header().Del("Location") // a redirect must not survive as a 500
-			cw.server.serverError(cw.ResponseWriter, cw.request, err)
+			w.Header().Del("Location") // a redirect must not survive as a 500
+			s.serverError(w, r, err)
 			return false
 		}
-		sm.WriteSessionCookie(ctx, cw.ResponseWriter, token, expiry)
+		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
 	case scs.Destroyed:
-		sm.WriteSessionCookie(ctx, cw.ResponseWriter, "", time.Time{})
+		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
 	}
-	foldCacheControl(cw.Header())
+	foldCacheControl(w.Header())
 	return true
 }
 
