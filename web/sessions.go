@@ -1,8 +1,11 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/gob"
+	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -78,6 +81,7 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 //   - The commit is commitSession's: a HEAD saves nothing, and when the
 //     commit fails the client gets the 500 page and none of the handler's
 //     response.
+//   - Flush commits first, so a streamed response carries its cookie.
 func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
@@ -101,7 +105,8 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-// commitWriter commits the session before the response's status line.
+// commitWriter commits the session before the response's status line, or
+// before a flush, whichever comes first.
 type commitWriter struct {
 	http.ResponseWriter
 	server    *Server
@@ -122,6 +127,30 @@ func (cw *commitWriter) Write(b []byte) (int, error) {
 	}
 	return cw.ResponseWriter.Write(b)
 }
+
+// FlushError commits the session and flushes the response. It is what
+// http.NewResponseController(w).Flush calls.
+func (cw *commitWriter) FlushError() error {
+	cw.commit() // on failure, flushes the 500 page sent instead
+	return http.NewResponseController(cw.ResponseWriter).Flush()
+}
+
+// Flush makes commitWriter an http.Flusher, for handlers that assert it.
+func (cw *commitWriter) Flush() { _ = cw.FlushError() }
+
+// Hijack commits the session, then hands the connection to the handler if
+// the underlying writer can (HTTP/1.x), or returns http.ErrNotSupported. No
+// cookie goes out on a hijacked connection: what the handler writes there
+// is all the client gets.
+func (cw *commitWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !cw.commit() {
+		return nil, nil, errSessionNotSaved // and the 500 page was sent
+	}
+	return http.NewResponseController(cw.ResponseWriter).Hijack()
+}
+
+// errSessionNotSaved is Hijack's error when the commit before it failed.
+var errSessionNotSaved = errors.New("web: the session was not saved, and the 500 page was sent")
 
 func (cw *commitWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
