@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/gob"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"example.com/gosessions/cart"
 	"example.com/gosessions/sessioncodec"
+	"example.com/gosessions/sessionstore"
 )
 
 // Session keys. viewCount and chosenIngredients are the names the original
@@ -78,6 +81,10 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 //
 // It does what scs's own LoadAndSave does, with these differences:
 //
+//   - A stored session that cannot be decoded (damaged, or written by a
+//     later version of the codec) is treated like an unknown token: the
+//     request gets a fresh session and the bad row is deleted. scs answers
+//     500 to every request of that visitor, forever.
 //   - The commit is commitSession's: a HEAD saves nothing, and when the
 //     commit fails the client gets the 500 page and none of the handler's
 //     response.
@@ -90,9 +97,7 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = c.Value
 		}
-		// An unknown, expired or malformed token is not an error: Load
-		// starts a fresh session.
-		ctx, err := s.sessions.Load(r.Context(), token)
+		ctx, err := s.loadSession(r, token)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -103,6 +108,51 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 		next.ServeHTTP(cw, r)
 		cw.commit() // when the handler wrote nothing at all
 	})
+}
+
+// loadSession returns r's context with the session that token names. An
+// unknown, expired or malformed token gets a fresh session, as in scs, and
+// so does a session that cannot be decoded. Any other error is the store's.
+func (s *Server) loadSession(r *http.Request, token string) (context.Context, error) {
+	ctx, err := s.sessions.Load(r.Context(), token)
+	if errors.Is(err, sessioncodec.ErrCorrupt) {
+		return s.replaceCorruptSession(r, token, err)
+	}
+	return ctx, err
+}
+
+// replaceCorruptSession deletes the stored session that token names, which
+// cannot be decoded, and returns r's context with a fresh session. The
+// warning names the request, never the token or the data.
+func (s *Server) replaceCorruptSession(r *http.Request, token string, decodeErr error) (context.Context, error) {
+	ctx := r.Context()
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "stored session cannot be decoded: deleted, and a new session started",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("request_id", middleware.GetReqID(ctx)),
+		slog.Any("error", decodeErr),
+	)
+	if err := s.deleteStoredSession(ctx, token); err != nil {
+		return nil, err
+	}
+	return s.sessions.Load(ctx, "")
+}
+
+// deleteStoredSession deletes the row of token from the store, under the
+// key scs uses for it. scs deletes a session only through Destroy, which
+// needs the session loaded.
+func (s *Server) deleteStoredSession(ctx context.Context, token string) error {
+	key := token
+	if s.sessions.HashTokenInStore {
+		key = sessionstore.HashToken(token)
+	}
+	// As scs does, prefer the store's method that takes a context.
+	if st, ok := s.sessions.Store.(interface {
+		DeleteCtx(context.Context, string) error
+	}); ok {
+		return st.DeleteCtx(ctx, key)
+	}
+	return s.sessions.Store.Delete(key)
 }
 
 // commitWriter commits the session before the response's status line, or

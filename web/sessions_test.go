@@ -126,3 +126,62 @@ func TestHeadChangesNoSession(t *testing.T) {
 		}
 	})
 }
+
+func TestUndecodableSessionStartsAFreshOne(t *testing.T) {
+	app := newTestApp(t, appOptions{})
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"damaged data", []byte{0xa7, 0x01, 0x99, 0xff, 0x00}},
+		{"a later version of the codec", []byte{0xa7, 0x02, 0x00}},
+		{"neither the codec's form nor gob's", []byte("not a session")},
+		{"no data at all", []byte{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t, app.url)
+			wantStatus(t, "first visit", b.getJSON("/session-example"), http.StatusOK)
+			old := b.cookie()
+			if _, err := app.db.Write.Exec("UPDATE sessions SET data = ? WHERE token = ?",
+				tt.data, sessionstore.HashToken(old)); err != nil {
+				t.Fatal(err)
+			}
+
+			a := b.getJSON("/session-example")
+			wantStatus(t, "visit with the undecodable session", a, http.StatusOK)
+			if !strings.Contains(a.body, `"viewCount":1`) {
+				t.Errorf("got %s, want viewCount 1 in a fresh session", a.body)
+			}
+			if got := a.setCookie(); got == "" || got == old {
+				t.Errorf("got Set-Cookie token %q, want a new one", got)
+			}
+			if app.storedRow(t, old).found {
+				t.Errorf("the undecodable row is still stored, want it deleted")
+			}
+			if !app.storedRow(t, b.cookie()).found {
+				t.Errorf("the fresh session was not saved")
+			}
+
+			id := a.header.Get("X-Request-Id")
+			logs := app.log.String()
+			var line string
+			for l := range strings.Lines(logs) {
+				if strings.Contains(l, "cannot be decoded") && strings.Contains(l, id) {
+					line = l
+				}
+			}
+			if id == "" || line == "" {
+				t.Fatalf("no warning with request id %q in the log:\n%s", id, logs)
+			}
+			if !strings.Contains(line, "level=WARN") {
+				t.Errorf("got %s, want a warning", line)
+			}
+			for _, secret := range []string{old, sessionstore.HashToken(old)} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("the log holds the session's token or key %q:\n%s", secret, logs)
+				}
+			}
+		})
+	}
+}
