@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"example.com/gosessions/cart"
 	"example.com/gosessions/sessioncodec"
+	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sessionstore"
 )
 
@@ -85,6 +87,10 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 //     later version of the codec) is treated like an unknown token: the
 //     request gets a fresh session and the bad row is deleted. scs answers
 //     500 to every request of that visitor, forever.
+//   - A token that a request before this one renewed or destroyed while
+//     this one waited for the session's lock (see lockSession) starts no
+//     session: the browser is sent to try again with the cookie it holds
+//     now (see retryWithCurrentCookie).
 //   - The commit is commitSession's: a HEAD saves nothing, and when the
 //     commit fails the client gets the 500 page and none of the handler's
 //     response.
@@ -98,11 +104,16 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 			token = c.Value
 		}
 		ctx, err := s.loadSession(r, token)
-		if err != nil {
+		switch {
+		case errors.Is(err, errTokenRetired):
+			s.retryWithCurrentCookie(w, r)
+			return
+		case err != nil:
 			s.serverError(w, r, err)
 			return
 		}
 		r = r.WithContext(ctx)
+		defer s.noteRetiredToken(r, s.sessions.Token(ctx))
 
 		cw := &commitWriter{ResponseWriter: w, server: s, request: r}
 		next.ServeHTTP(cw, r)
@@ -110,15 +121,35 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	})
 }
 
+// errTokenRetired says that the request's token was renewed or destroyed by
+// the request that held the session's lock before it.
+var errTokenRetired = errors.New("session token retired while the request waited")
+
 // loadSession returns r's context with the session that token names. An
 // unknown, expired or malformed token gets a fresh session, as in scs, and
-// so does a session that cannot be decoded. Any other error is the store's.
+// so does a session that cannot be decoded; a token retired while the
+// request waited for the lock is errTokenRetired. Any other error is the
+// store's.
 func (s *Server) loadSession(r *http.Request, token string) (context.Context, error) {
 	ctx, err := s.sessions.Load(r.Context(), token)
 	if errors.Is(err, sessioncodec.ErrCorrupt) {
 		return s.replaceCorruptSession(r, token, err)
 	}
-	return ctx, err
+	if err != nil {
+		return nil, err
+	}
+	if token != "" && s.sessions.Token(ctx) == "" { // the token found no session
+		if lease, ok := sessionlock.FromContext(ctx); ok {
+			retired, err := lease.Retired(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if retired {
+				return nil, errTokenRetired
+			}
+		}
+	}
+	return ctx, nil
 }
 
 // replaceCorruptSession deletes the stored session that token names, which
@@ -153,6 +184,37 @@ func (s *Server) deleteStoredSession(ctx context.Context, token string) error {
 		return st.DeleteCtx(ctx, key)
 	}
 	return s.sessions.Store.Delete(key)
+}
+
+// retryWithCurrentCookie answers a request whose token was renewed (sign-in)
+// or destroyed (sign-out) by the request that ran before it: a double
+// click, or a page of another tab. Serving it with a fresh session would
+// send a cookie that reaches the browser last and replaces the one the
+// first request gave it, signing the visitor out and emptying the cart;
+// serving it with the old session's data would undo the fixation defence.
+// So it is not run at all, and sets no cookie: a 303 sends the browser to
+// the same page for a GET or HEAD, or to the page a form leads to (see
+// formLeadsTo), which it loads with the cookie it holds now.
+func (s *Server) retryWithCurrentCookie(w http.ResponseWriter, r *http.Request) {
+	url := r.URL.RequestURI()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		var ok bool
+		if url, ok = formLeadsTo(chi.RouteContext(r.Context()).RoutePattern()); !ok {
+			url = "/"
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, url, http.StatusSeeOther)
+}
+
+// noteRetiredToken tells lockSession that this request renewed or destroyed
+// the token of the session it loaded (RenewToken and Destroy delete its
+// row), so that the requests still waiting with that token learn it (see
+// loadSession).
+func (s *Server) noteRetiredToken(r *http.Request, loadedToken string) {
+	if loadedToken != "" && s.sessions.Token(r.Context()) != loadedToken {
+		markTokenRetired(r.Context())
+	}
 }
 
 // commitWriter commits the session before the response's status line, or

@@ -39,6 +39,7 @@ type testApp struct {
 type appOptions struct {
 	memoryStore bool
 	idleTimeout time.Duration
+	locker      web.SessionLocker // nil: the program's default
 }
 
 func newTestApp(t *testing.T, opts appOptions) *testApp {
@@ -76,6 +77,7 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 			IdleTimeout: opts.idleTimeout,
 		}),
 		Stats:     store,
+		Locker:    opts.locker,
 		Logger:    logger,
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
