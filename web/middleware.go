@@ -108,10 +108,11 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 // the session, change it, and have the second save overwrite the first.
 // Requests of different sessions never wait for each other.
 //
-// The lease goes into the request's context, for loadAndSave, which asks
-// it whether the token was retired meanwhile. When the request renewed or
-// destroyed its token, the release says so, for the requests still waiting
-// with that token.
+// The lease goes into the request's context, for loadAndSave (which asks
+// it whether the token was retired meanwhile, and checks it before saving)
+// and for stores that check it in their own commit. When the request
+// renewed or destroyed its token, the release says so, for the requests
+// still waiting with that token.
 //
 // The default locker lives in this process's memory (sessionlock.Local):
 // enough for one server process. Several processes sharing one store need

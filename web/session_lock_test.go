@@ -2,30 +2,38 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"example.com/gosessions/sessionlock"
+	"example.com/gosessions/sessionstore"
 )
 
 // testLocker is sessionlock.Local, the lock the program uses, with what the
 // tests below need to order requests without luck: it counts the requests
-// that have queued for each token's lock, and it can stop the next request
-// that takes a lock until the test lets it go on.
+// that have queued for each token's lock, it can stop the next request that
+// takes a lock until the test lets it go on, and its leases can be told to
+// lose their lock, as a lock in a shared store does when it expires.
 type testLocker struct {
 	local *sessionlock.Local
 
 	mu     sync.Mutex
 	queued map[string]int // per token: requests counted by Local as holding or waiting
 	gate   *lockGate      // stops the next request that takes a lock, if set
+
+	checksLeft atomic.Int64 // Checks that succeed before the lock is lost; -1: never lost
 }
 
 func newTestLocker() *testLocker {
-	return &testLocker{local: sessionlock.NewLocal(), queued: make(map[string]int)}
+	l := &testLocker{local: sessionlock.NewLocal(), queued: make(map[string]int)}
+	l.checksLeft.Store(-1)
+	return l
 }
 
 func (l *testLocker) Lock(ctx context.Context, token string) (sessionlock.Lease, error) {
@@ -41,7 +49,7 @@ func (l *testLocker) Lock(ctx context.Context, token string) (sessionlock.Lease,
 		close(gate.reached)
 		<-gate.open
 	}
-	return lease, nil
+	return testLease{Lease: lease, locker: l}, nil
 }
 
 // queuedContext reports the first call of its Done method. Local.Lock
@@ -107,6 +115,45 @@ func (g *lockGate) waitReached(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no request took the lock")
 	}
+}
+
+// loseAfter makes the lock be lost after n more successful Checks, for
+// every lease; n < 0 keeps it forever.
+func (l *testLocker) loseAfter(n int64) { l.checksLeft.Store(n) }
+
+type testLease struct {
+	sessionlock.Lease
+	locker *testLocker
+}
+
+func (le testLease) Check(ctx context.Context) error {
+	for {
+		n := le.locker.checksLeft.Load()
+		if n < 0 {
+			return le.Lease.Check(ctx)
+		}
+		if n == 0 {
+			return fmt.Errorf("test lock expired: %w", sessionlock.ErrLost)
+		}
+		if le.locker.checksLeft.CompareAndSwap(n, n-1) {
+			return le.Lease.Check(ctx)
+		}
+	}
+}
+
+// fencedStore is the SQLite store with the fence that a store in Redis can
+// put on its own commit: it refuses to save for a request whose lease says
+// that the lock is lost. scs calls CommitCtx, when a store has it, with the
+// request's context.
+type fencedStore struct{ *sessionstore.SQLite }
+
+func (s fencedStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if lease, ok := sessionlock.FromContext(ctx); ok {
+		if err := lease.Check(ctx); err != nil {
+			return fmt.Errorf("fenced commit: %w", err)
+		}
+	}
+	return s.SQLite.Commit(token, b, expiry)
 }
 
 // async sends a request in a goroutine; the answer arrives on the channel.
@@ -253,5 +300,52 @@ func wantSignedInWithCart(t *testing.T, b *browser) {
 		if !strings.Contains(a.body, want) {
 			t.Errorf("got session %s, want %s in it", a.body, want)
 		}
+	}
+}
+
+// No request may save without holding its session's lock: when the lock
+// was lost (a lock in a shared store that expired under a slow request),
+// the answer is a 503 and nothing is saved.
+func TestRequestThatLostItsLockSavesNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		checks int64 // Checks that succeed before the loss
+		fence  bool
+	}{
+		{"lost before the commit", 0, false},
+		{"lost when the store commits", 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			locker := newTestLocker()
+			app := newTestApp(t, appOptions{locker: locker, fence: tt.fence})
+			b := newBrowser(t, app.url)
+			for range 2 { // the second one holds the lock and checks it
+				wantStatus(t, "add", b.post("/cart/items", url.Values{"ingredient_id": {"1"}}), http.StatusSeeOther)
+			}
+			before := app.storedRow(t, b.cookie())
+
+			locker.loseAfter(tt.checks)
+			a := b.post("/cart/items", url.Values{"ingredient_id": {"2"}})
+			locker.loseAfter(-1)
+
+			wantStatus(t, "add after the lock was lost", a, http.StatusServiceUnavailable)
+			if !strings.Contains(a.body, "nothing was saved") {
+				t.Errorf("got body without the message:\n%s", a.body)
+			}
+			if loc, c := a.header.Get("Location"), a.header.Values("Set-Cookie"); loc != "" || len(c) != 0 {
+				t.Errorf("got Location %q and Set-Cookie %q, want neither", loc, c)
+			}
+			if after := app.storedRow(t, b.cookie()); string(after.data) != string(before.data) {
+				t.Errorf("the stored session changed although the lock was lost")
+			}
+			if !strings.Contains(app.log.String(), "session lock lost") {
+				t.Errorf("the lost lock was not logged:\n%s", app.log.String())
+			}
+			cart := b.getJSON("/cart")
+			if !strings.Contains(cart.body, `"id":1,"name":"Flour","qty":2`) || strings.Contains(cart.body, `"id":2`) {
+				t.Errorf("got cart %s, want only the two saved adds of ingredient 1", cart.body)
+			}
+		})
 	}
 }

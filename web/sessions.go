@@ -91,9 +91,9 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 //     this one waited for the session's lock (see lockSession) starts no
 //     session: the browser is sent to try again with the cookie it holds
 //     now (see retryWithCurrentCookie).
-//   - The commit is commitSession's: a HEAD saves nothing, and when the
-//     commit fails the client gets the 500 page and none of the handler's
-//     response.
+//   - The commit is commitSession's: a HEAD saves nothing, a request that
+//     lost its session's lock saves nothing, and when the commit fails the
+//     client gets an error page and none of the handler's response.
 //   - Flush commits first, so a streamed response carries its cookie.
 func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +235,7 @@ func (cw *commitWriter) WriteHeader(status int) {
 
 func (cw *commitWriter) Write(b []byte) (int, error) {
 	if !cw.commit() {
-		return len(b), nil // the 500 page has been sent instead
+		return len(b), nil // the error page has been sent instead
 	}
 	return cw.ResponseWriter.Write(b)
 }
@@ -243,7 +243,7 @@ func (cw *commitWriter) Write(b []byte) (int, error) {
 // FlushError commits the session and flushes the response. It is what
 // http.NewResponseController(w).Flush calls.
 func (cw *commitWriter) FlushError() error {
-	cw.commit() // on failure, flushes the 500 page sent instead
+	cw.commit() // on failure, flushes the error page sent instead
 	return http.NewResponseController(cw.ResponseWriter).Flush()
 }
 
@@ -256,13 +256,13 @@ func (cw *commitWriter) Flush() { _ = cw.FlushError() }
 // is all the client gets.
 func (cw *commitWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !cw.commit() {
-		return nil, nil, errSessionNotSaved // and the 500 page was sent
+		return nil, nil, errSessionNotSaved // and the error page was sent
 	}
 	return http.NewResponseController(cw.ResponseWriter).Hijack()
 }
 
 // errSessionNotSaved is Hijack's error when the commit before it failed.
-var errSessionNotSaved = errors.New("web: the session was not saved, and the 500 page was sent")
+var errSessionNotSaved = errors.New("web: the session was not saved, and an error page was sent")
 
 func (cw *commitWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
@@ -281,8 +281,11 @@ func (cw *commitWriter) commit() bool {
 //   - a HEAD saves nothing and sends no cookie: it asks for a page's
 //     headers (link checkers, previews, monitors) and must change nothing,
 //     neither a value that its GET handler sets nor the idle expiry;
-//   - when the save fails, the 500 page replaces the handler's answer, so
-//     a change that was not saved is never acknowledged with a 200 or a
+//   - a request that no longer holds its session's lock saves nothing and
+//     gets a 503: its save could overwrite the one of the request now
+//     running with the lock;
+//   - when the save fails, the error page replaces the handler's answer,
+//     so a change that was not saved is never acknowledged with a 200 or a
 //     redirect.
 //
 // It reports whether the handler's response may go on.
@@ -293,10 +296,14 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 	}
 	switch s.sessions.Status(ctx) {
 	case scs.Modified:
-		token, expiry, err := s.sessions.Commit(ctx)
+		token, expiry, err := s.saveSession(ctx)
 		if err != nil {
-			w.Header().Del("Location") // a redirect must not survive as a 500
-			s.serverError(w, r, err)
+			w.Header().Del("Location") // a redirect must not survive as an error page
+			if errors.Is(err, sessionlock.ErrLost) {
+				s.sessionLockLost(w, r, err)
+			} else {
+				s.serverError(w, r, err)
+			}
 			return false
 		}
 		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
@@ -305,6 +312,18 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 	}
 	foldCacheControl(w.Header())
 	return true
+}
+
+// saveSession commits the session to the store, after checking that the
+// request still holds its session's lock. A store may check it again in its
+// own commit (a lock in Redis can expire in between).
+func (s *Server) saveSession(ctx context.Context) (string, time.Time, error) {
+	if lease, ok := sessionlock.FromContext(ctx); ok {
+		if err := lease.Check(ctx); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	return s.sessions.Commit(ctx)
 }
 
 // foldCacheControl leaves a single "Cache-Control: no-store" on a response
