@@ -13,6 +13,7 @@ package sessioncodec
 
 import (
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"math"
@@ -50,7 +51,20 @@ const (
 	tagCart
 )
 
-// ErrCorrupt is returned by Decode for data that is not a valid session.
+func init() {
+	// A session that falls back to gob may hold, beside the value that made
+	// it fall back, any type this codec knows. gob knows the basic types and
+	// their slices already; it must be told of the others, or it fails on
+	// them behind the session's interface values.
+	gob.Register(time.Time{})
+	gob.Register(cart.Cart{})
+}
+
+// ErrCorrupt is wrapped by every error of Decode: the data is not a
+// session that this codec or gob can read. It may be damaged, or written by
+// a later version of the codec, or hold a gob type this program does not
+// register. A caller can tell it from a store's error with errors.Is, and
+// start a new session instead of failing every request of its visitor.
 var ErrCorrupt = errors.New("sessioncodec: corrupt session data")
 
 // Encode writes the deadline and every value. If a value's type is not
@@ -73,7 +87,11 @@ func (Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
 // Decode reads what Encode wrote, or a session encoded with gob.
 func (Codec) Decode(b []byte) (time.Time, map[string]any, error) {
 	if len(b) == 0 || b[0] != magic {
-		return scs.GobCodec{}.Decode(b)
+		deadline, values, err := scs.GobCodec{}.Decode(b)
+		if err != nil {
+			return time.Time{}, nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		return deadline, values, nil
 	}
 	if len(b) < 2 || b[1] != version {
 		return time.Time{}, nil, fmt.Errorf("%w: unknown version", ErrCorrupt)

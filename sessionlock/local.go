@@ -91,18 +91,15 @@ func (l *Local) LockLocal(ctx context.Context, key string) (*LocalLease, error) 
 	case lk.ch <- struct{}{}:
 		return &LocalLease{l: l, key: key, lk: lk}, nil
 	case <-ctx.Done():
-		l.release(key, lk, false)
+		l.release(key, lk)
 		return nil, ctx.Err()
 	}
 }
 
 // release drops one reference to lk, and its map entry with the last.
-func (l *Local) release(key string, lk *lock, retired bool) {
+func (l *Local) release(key string, lk *lock) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if retired {
-		lk.retired = true
-	}
 	lk.refs--
 	if lk.refs == 0 {
 		delete(l.locks, key)
@@ -135,8 +132,14 @@ func (le *LocalLease) Release(retired bool) {
 		return
 	}
 	le.released = true
+	if retired {
+		// Before the lock is free: the next holder may ask at once.
+		le.l.mu.Lock()
+		le.lk.retired = true
+		le.l.mu.Unlock()
+	}
 	<-le.lk.ch
-	le.l.release(le.key, le.lk, retired)
+	le.l.release(le.key, le.lk)
 }
 
 type contextKey struct{}

@@ -159,4 +159,35 @@ func TestLocal(t *testing.T) {
 			}
 		}
 	})
+
+	// The retirement must be recorded before the lock is free: the waiter
+	// asks as soon as it holds the lock. The race is short, so it is run
+	// many times.
+	t.Run("a waiter that asks at once learns that the holder retired the token", func(t *testing.T) {
+		l := NewLocal()
+		ctx := context.Background()
+		for i := range 500 {
+			holder, err := l.Lock(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan bool, 1)
+			go func() {
+				waiter, err := l.Lock(ctx, "a")
+				if err != nil {
+					t.Error(err)
+					got <- true
+					return
+				}
+				defer waiter.Release(false)
+				r, _ := waiter.Retired(ctx)
+				got <- r
+			}()
+			waitRefs(t, l, "a", 2)
+			holder.Release(true)
+			if !<-got {
+				t.Fatalf("handover %d: the waiter's Retired() = false, want true", i)
+			}
+		}
+	})
 }

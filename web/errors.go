@@ -25,6 +25,20 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		"Something went wrong on our side. Please try again in a moment.")
 }
 
+// sessionLockLost answers a request that no longer held its session's lock
+// when it came to save (a lock in a shared store that expired under a slow
+// request): nothing was saved, so trying again is safe.
+func (s *Server) sessionLockLost(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "session lock lost: nothing saved",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.Any("error", err),
+	)
+	s.renderError(w, r, http.StatusServiceUnavailable,
+		"This request took too long and lost its hold on your session, so nothing was saved. Please try again.")
+}
+
 // clientError answers a request the server cannot or will not carry out
 // because of what the client sent, with a message that says why.
 func (s *Server) clientError(w http.ResponseWriter, r *http.Request, status int, message string) {

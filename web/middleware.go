@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"example.com/gosessions/sessionlock"
 )
 
 // logRequests writes one log line per request, after it is served.
@@ -106,6 +108,12 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 // the session, change it, and have the second save overwrite the first.
 // Requests of different sessions never wait for each other.
 //
+// The lease goes into the request's context, for loadAndSave (which asks
+// it whether the token was retired meanwhile, and checks it before saving)
+// and for stores that check it in their own commit. When the request
+// renewed or destroyed its token, the release says so, for the requests
+// still waiting with that token.
+//
 // The default locker lives in this process's memory (sessionlock.Local):
 // enough for one server process. Several processes sharing one store need
 // a lock in that store, such as the Redis locker.
@@ -133,7 +141,28 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 			}
 			return
 		}
-		defer lease.Release(false)
-		next.ServeHTTP(w, r)
+		hold := &lockHold{}
+		defer func() { lease.Release(hold.tokenRetired) }()
+		ctx := sessionlock.NewContext(r.Context(), lease)
+		ctx = context.WithValue(ctx, lockHoldKey{}, hold)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// lockHold is how loadAndSave tells lockSession, through the request's
+// context, that the request renewed or destroyed its token. Both run in the
+// request's goroutine, so it needs no lock of its own.
+type lockHold struct {
+	tokenRetired bool
+}
+
+type lockHoldKey struct{}
+
+// markTokenRetired records in ctx that the request renewed or destroyed its
+// token. A request that holds no lock (a new visitor's) has nothing to
+// record.
+func markTokenRetired(ctx context.Context) {
+	if hold, ok := ctx.Value(lockHoldKey{}).(*lockHold); ok {
+		hold.tokenRetired = true
+	}
 }

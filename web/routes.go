@@ -53,3 +53,21 @@ func (s *Server) routes() http.Handler {
 
 	return r
 }
+
+// formLeadsTo returns the page that the form posted to the route pattern
+// leads to. A form sent with a token that the request before it renewed or
+// destroyed (a double-clicked sign-in, a sign-out in another tab) is not
+// run: the browser is sent to this page, which it loads with the cookie it
+// holds now (see retryWithCurrentCookie). Every POST route above has its
+// case here, as a test checks.
+func formLeadsTo(pattern string) (page string, ok bool) {
+	switch pattern {
+	case "/cart/items", "/cart/items/{id}", "/cart/clear", "/checkout":
+		return "/cart", true
+	case "/login", "/logout":
+		return "/", true
+	case "/session/destroy":
+		return "/session", true
+	}
+	return "", false
+}

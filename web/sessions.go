@@ -1,16 +1,24 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/gob"
+	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"example.com/gosessions/cart"
 	"example.com/gosessions/sessioncodec"
+	"example.com/gosessions/sessionlock"
+	"example.com/gosessions/sessionstore"
 )
 
 // Session keys. viewCount and chosenIngredients are the names the original
@@ -74,10 +82,20 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 // and commits the session just before the first byte of the response goes
 // out, writing the cookie with it.
 //
-// It does what scs's own LoadAndSave does, with one difference: when the
-// commit fails, the client gets the 500 page and none of the handler's
-// response. A change that was not saved is never acknowledged with a 200 or
-// a redirect.
+// It does what scs's own LoadAndSave does, with these differences:
+//
+//   - A stored session that cannot be decoded (damaged, or written by a
+//     later version of the codec) is treated like an unknown token: the
+//     request gets a fresh session and the bad row is deleted. scs answers
+//     500 to every request of that visitor, forever.
+//   - A token that a request before this one renewed or destroyed while
+//     this one waited for the session's lock (see lockSession) starts no
+//     session: the browser is sent to try again with the cookie it holds
+//     now (see retryWithCurrentCookie).
+//   - The commit is commitSession's: a HEAD saves nothing, a request that
+//     lost its session's lock saves nothing, and when the commit fails the
+//     client gets an error page and none of the handler's response.
+//   - Flush commits first, so a streamed response carries its cookie.
 func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
@@ -86,14 +104,17 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = c.Value
 		}
-		// An unknown, expired or malformed token is not an error: Load
-		// starts a fresh session.
-		ctx, err := s.sessions.Load(r.Context(), token)
-		if err != nil {
+		ctx, err := s.loadSession(r, token)
+		switch {
+		case errors.Is(err, errTokenRetired):
+			s.retryWithCurrentCookie(w, r)
+			return
+		case err != nil:
 			s.serverError(w, r, err)
 			return
 		}
 		r = r.WithContext(ctx)
+		defer s.noteRetiredToken(r, s.sessions.Token(ctx))
 
 		cw := &commitWriter{ResponseWriter: w, server: s, request: r}
 		next.ServeHTTP(cw, r)
@@ -101,7 +122,104 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-// commitWriter commits the session before the response's status line.
+// errTokenRetired says that the request's token was renewed or destroyed by
+// the request that held the session's lock before it.
+var errTokenRetired = errors.New("session token retired while the request waited")
+
+// loadSession returns r's context with the session that token names. An
+// unknown, expired or malformed token gets a fresh session, as in scs, and
+// so does a session that cannot be decoded; a token retired while the
+// request waited for the lock is errTokenRetired. Any other error is the
+// store's.
+func (s *Server) loadSession(r *http.Request, token string) (context.Context, error) {
+	ctx, err := s.sessions.Load(r.Context(), token)
+	if errors.Is(err, sessioncodec.ErrCorrupt) {
+		return s.replaceCorruptSession(r, token, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if token != "" && s.sessions.Token(ctx) == "" { // the token found no session
+		if lease, ok := sessionlock.FromContext(ctx); ok {
+			retired, err := lease.Retired(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if retired {
+				return nil, errTokenRetired
+			}
+		}
+	}
+	return ctx, nil
+}
+
+// replaceCorruptSession deletes the stored session that token names, which
+// cannot be decoded, and returns r's context with a fresh session. The
+// warning names the request, never the token or the data.
+func (s *Server) replaceCorruptSession(r *http.Request, token string, decodeErr error) (context.Context, error) {
+	ctx := r.Context()
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "stored session cannot be decoded: deleted, and a new session started",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("request_id", middleware.GetReqID(ctx)),
+		slog.Any("error", decodeErr),
+	)
+	if err := s.deleteStoredSession(ctx, token); err != nil {
+		return nil, err
+	}
+	return s.sessions.Load(ctx, "")
+}
+
+// deleteStoredSession deletes the row of token from the store, under the
+// key scs uses for it. scs deletes a session only through Destroy, which
+// needs the session loaded.
+func (s *Server) deleteStoredSession(ctx context.Context, token string) error {
+	key := token
+	if s.sessions.HashTokenInStore {
+		key = sessionstore.HashToken(token)
+	}
+	// As scs does, prefer the store's method that takes a context.
+	if st, ok := s.sessions.Store.(interface {
+		DeleteCtx(context.Context, string) error
+	}); ok {
+		return st.DeleteCtx(ctx, key)
+	}
+	return s.sessions.Store.Delete(key)
+}
+
+// retryWithCurrentCookie answers a request whose token was renewed (sign-in)
+// or destroyed (sign-out) by the request that ran before it: a double
+// click, or a page of another tab. Serving it with a fresh session would
+// send a cookie that reaches the browser last and replaces the one the
+// first request gave it, signing the visitor out and emptying the cart;
+// serving it with the old session's data would undo the fixation defence.
+// So it is not run at all, and sets no cookie: a 303 sends the browser to
+// the same page for a GET or HEAD, or to the page a form leads to (see
+// formLeadsTo), which it loads with the cookie it holds now.
+func (s *Server) retryWithCurrentCookie(w http.ResponseWriter, r *http.Request) {
+	url := r.URL.RequestURI()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		var ok bool
+		if url, ok = formLeadsTo(chi.RouteContext(r.Context()).RoutePattern()); !ok {
+			url = "/"
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, url, http.StatusSeeOther)
+}
+
+// noteRetiredToken tells lockSession that this request renewed or destroyed
+// the token of the session it loaded (RenewToken and Destroy delete its
+// row), so that the requests still waiting with that token learn it (see
+// loadSession).
+func (s *Server) noteRetiredToken(r *http.Request, loadedToken string) {
+	if loadedToken != "" && s.sessions.Token(r.Context()) != loadedToken {
+		markTokenRetired(r.Context())
+	}
+}
+
+// commitWriter commits the session before the response's status line, or
+// before a flush, whichever comes first.
 type commitWriter struct {
 	http.ResponseWriter
 	server    *Server
@@ -118,36 +236,95 @@ func (cw *commitWriter) WriteHeader(status int) {
 
 func (cw *commitWriter) Write(b []byte) (int, error) {
 	if !cw.commit() {
-		return len(b), nil // the 500 page has been sent instead
+		return len(b), nil // the error page has been sent instead
 	}
 	return cw.ResponseWriter.Write(b)
 }
 
+// FlushError commits the session and flushes the response. It is what
+// http.NewResponseController(w).Flush calls.
+func (cw *commitWriter) FlushError() error {
+	cw.commit() // on failure, flushes the error page sent instead
+	return http.NewResponseController(cw.ResponseWriter).Flush()
+}
+
+// Flush makes commitWriter an http.Flusher, for handlers that assert it.
+func (cw *commitWriter) Flush() { _ = cw.FlushError() }
+
+// Hijack commits the session, then hands the connection to the handler if
+// the underlying writer can (HTTP/1.x), or returns http.ErrNotSupported. No
+// cookie goes out on a hijacked connection: what the handler writes there
+// is all the client gets.
+func (cw *commitWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !cw.commit() {
+		return nil, nil, errSessionNotSaved // and the error page was sent
+	}
+	return http.NewResponseController(cw.ResponseWriter).Hijack()
+}
+
+// errSessionNotSaved is Hijack's error when the commit before it failed.
+var errSessionNotSaved = errors.New("web: the session was not saved, and an error page was sent")
+
 func (cw *commitWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
-// commit saves the session once, and reports whether the response may go on.
+// commit runs commitSession once, and reports whether the response may go on.
 func (cw *commitWriter) commit() bool {
-	if cw.committed {
-		return !cw.failed
+	if !cw.committed {
+		cw.committed = true
+		cw.failed = !cw.server.commitSession(cw.ResponseWriter, cw.request)
 	}
-	cw.committed = true
+	return !cw.failed
+}
 
-	sm, ctx := cw.server.sessions, cw.request.Context()
-	switch sm.Status(ctx) {
+// commitSession saves the request's session and writes its cookie, as scs's
+// LoadAndSave does, except that:
+//
+//   - a HEAD saves nothing and sends no cookie: it asks for a page's
+//     headers (link checkers, previews, monitors) and must change nothing,
+//     neither a value that its GET handler sets nor the idle expiry;
+//   - a request that no longer holds its session's lock saves nothing and
+//     gets a 503: its save could overwrite the one of the request now
+//     running with the lock;
+//   - when the save fails, the error page replaces the handler's answer,
+//     so a change that was not saved is never acknowledged with a 200 or a
+//     redirect.
+//
+// It reports whether the handler's response may go on.
+func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	if r.Method == http.MethodHead {
+		return true
+	}
+	switch s.sessions.Status(ctx) {
 	case scs.Modified:
-		token, expiry, err := sm.Commit(ctx)
+		token, expiry, err := s.saveSession(ctx)
 		if err != nil {
-			cw.failed = true
-			cw.Header().Del("Location") // a redirect must not survive as a 500
-			cw.server.serverError(cw.ResponseWriter, cw.request, err)
+			w.Header().Del("Location") // a redirect must not survive as an error page
+			if errors.Is(err, sessionlock.ErrLost) {
+				s.sessionLockLost(w, r, err)
+			} else {
+				s.serverError(w, r, err)
+			}
 			return false
 		}
-		sm.WriteSessionCookie(ctx, cw.ResponseWriter, token, expiry)
+		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
 	case scs.Destroyed:
-		sm.WriteSessionCookie(ctx, cw.ResponseWriter, "", time.Time{})
+		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
 	}
-	foldCacheControl(cw.Header())
+	foldCacheControl(w.Header())
 	return true
+}
+
+// saveSession commits the session to the store, after checking that the
+// request still holds its session's lock. A store may check it again in its
+// own commit (a lock in Redis can expire in between).
+func (s *Server) saveSession(ctx context.Context) (string, time.Time, error) {
+	if lease, ok := sessionlock.FromContext(ctx); ok {
+		if err := lease.Check(ctx); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	return s.sessions.Commit(ctx)
 }
 
 // foldCacheControl leaves a single "Cache-Control: no-store" on a response

@@ -39,6 +39,8 @@ type testApp struct {
 type appOptions struct {
 	memoryStore bool
 	idleTimeout time.Duration
+	locker      web.SessionLocker // nil: the program's default
+	fence       bool              // the SQLite store checks the request's lock in its commit
 }
 
 func newTestApp(t *testing.T, opts appOptions) *testApp {
@@ -63,8 +65,13 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 	if opts.memoryStore {
 		store = sessionstore.NewMemory(time.Minute)
 	} else {
-		if store, err = sessionstore.NewSQLite(db, time.Minute, logger); err != nil {
+		sqliteStore, err := sessionstore.NewSQLite(db, time.Minute, logger)
+		if err != nil {
 			t.Fatal(err)
+		}
+		store = sqliteStore
+		if opts.fence {
+			store = fencedStore{sqliteStore}
 		}
 	}
 	t.Cleanup(func() { store.Close() })
@@ -76,6 +83,7 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 			IdleTimeout: opts.idleTimeout,
 		}),
 		Stats:     store,
+		Locker:    opts.locker,
 		Logger:    logger,
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
