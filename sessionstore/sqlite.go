@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
+	sqlitedriver "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"example.com/gosessions/sqlite"
 )
@@ -34,7 +37,9 @@ import (
 //   - commits that arrive together are saved in one transaction (group
 //     commit), with sqlite3store's own statement: a transaction's cost is
 //     mostly its write to the WAL, which is shared. Each Commit still
-//     returns only after its own transaction has committed;
+//     returns only after its own transaction has committed, and a commit
+//     whose row the table refuses fails alone: the others are saved again
+//     without it;
 //   - its cleanup deletes expired rows in small batches. sqlite3store deletes
 //     them all in one statement, which holds the write lock for seconds when
 //     there are many.
@@ -194,33 +199,70 @@ func (s *SQLite) commitLoop() {
 				break more
 			}
 		}
-		err := s.commitGroup(group)
+		s.saveGroup(group)
 		ended = time.Now()
-		for _, req := range group {
-			req.done <- err
+	}
+}
+
+// saveGroup saves the group in one transaction and gives each request its
+// result. When the statement of one commit fails because of its own row (a
+// constraint, say, or an expiry SQLite cannot read), that commit alone gets
+// the error, and the others are saved again in a new transaction without
+// it. Any other failure (the write lock held elsewhere, a full disk) would
+// fail each of them alike, so they all get it.
+func (s *SQLite) saveGroup(group []commitRequest) {
+	for {
+		bad, err := s.commitGroup(group)
+		if err == nil || bad < 0 || !isRowFault(err) {
+			for _, req := range group {
+				req.done <- err
+			}
+			return
+		}
+		group[bad].done <- err
+		// A new slice: commitLoop reuses the group's array for the next one.
+		group = slices.Concat(group[:bad], group[bad+1:])
+		if len(group) == 0 {
+			return
 		}
 	}
 }
 
 // commitGroup saves the group in one transaction. If any statement fails,
-// none is saved and every caller gets the error.
-func (s *SQLite) commitGroup(group []commitRequest) error {
+// none is saved, and bad is the index of the commit whose statement failed,
+// or -1 when the transaction itself failed.
+func (s *SQLite) commitGroup(group []commitRequest) (bad int, err error) {
 	tx, err := s.db.Write.Begin()
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer tx.Rollback() // after Commit, a no-op
 	// Parsed once for the whole group.
 	stmt, err := tx.Prepare(commitSQL)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	for _, req := range group {
+	for i, req := range group {
 		if _, err := stmt.Exec(req.token, req.data, req.expiry); err != nil {
-			return err
+			return i, err
 		}
 	}
-	return tx.Commit()
+	return -1, tx.Commit()
+}
+
+// isRowFault reports whether err is SQLite refusing one row's values (a
+// NOT NULL or CHECK constraint, a trigger's RAISE, a value too big), rather
+// than failing to write at all.
+func isRowFault(err error) bool {
+	var e *sqlitedriver.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff { // the primary code, without the extended part
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
 }
 
 // Delete removes a session.

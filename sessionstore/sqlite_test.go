@@ -279,3 +279,96 @@ func TestNewSQLiteNeedsTheTable(t *testing.T) {
 		t.Error("got no error without the sessions table, want one")
 	}
 }
+
+// TestSQLiteBadRowFailsOnlyItsOwnCommit checks that a commit whose row the
+// table refuses fails alone, while the commits saved in the same
+// transaction as it (group commit) succeed.
+func TestSQLiteBadRowFailsOnlyItsOwnCommit(t *testing.T) {
+	t.Parallel()
+	later := time.Now().Add(time.Hour)
+	tests := []struct {
+		name   string
+		setup  string    // SQL run first
+		expiry time.Time // the bad commit's
+	}{
+		{
+			name:   "a trigger refuses the row",
+			setup:  `CREATE TRIGGER refuse_bad BEFORE INSERT ON sessions WHEN NEW.token = 'bad' BEGIN SELECT RAISE(ABORT, 'bad row'); END`,
+			expiry: later,
+		},
+		{
+			// julianday() cannot read a five-digit year and gives NULL,
+			// which the NOT NULL column refuses.
+			name:   "an expiry SQLite cannot read",
+			expiry: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+			store := newSQLite(t, db)
+			if tt.setup != "" {
+				if _, err := db.Write.Exec(tt.setup); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			const good = 300
+			for round := range 3 {
+				// Hold the writer connection, so that the commits queue
+				// up and go into the same transactions once it is free.
+				conn, err := db.Write.Conn(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				goodErrs := make([]error, good)
+				for i := range good {
+					wg.Go(func() {
+						goodErrs[i] = store.Commit(fmt.Sprint("good", round, "-", i), []byte("data"), later)
+					})
+				}
+				var badErr error
+				wg.Go(func() { badErr = store.Commit("bad", []byte("data"), tt.expiry) })
+				time.Sleep(100 * time.Millisecond) // for the commits to queue up
+				conn.Close()
+				wg.Wait()
+
+				if badErr == nil {
+					t.Errorf("round %d: the bad commit: got nil, want its error", round)
+				}
+				failed := 0
+				for i, err := range goodErrs {
+					if err != nil {
+						failed++
+						if failed == 1 {
+							t.Errorf("round %d: good commit %d: got %v, want nil", round, i, err)
+						}
+					}
+				}
+				if failed > 0 {
+					t.Errorf("round %d: got %d of %d good commits failed, want none", round, failed, good)
+				}
+				for i := range good {
+					if _, found, err := store.Find(fmt.Sprint("good", round, "-", i)); err != nil || !found {
+						t.Fatalf("round %d: good commit %d: got found %v, %v; want it stored", round, i, found, err)
+					}
+				}
+			}
+			if rowExists(t, db, "bad") {
+				t.Error("the bad row was stored")
+			}
+		})
+	}
+}
+
+// rowExists reports whether the table holds a row for token, expired or not.
+func rowExists(t *testing.T, db *sqlite.DB, token string) bool {
+	t.Helper()
+	var n int
+	if err := db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE token = ?`, token).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
