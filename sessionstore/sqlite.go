@@ -343,6 +343,36 @@ func (s *SQLite) Row(ctx context.Context, token string) (size int, expiry time.T
 	return size, time.UnixMilli(int64(unix * 1000)).UTC(), true, nil
 }
 
+// All returns every unexpired session: its key in the store and its data,
+// as sqlite3store's All does, read on the read-only pool. It lets
+// scs.SessionManager.Iterate go through the sessions.
+//
+// With HashTokenInStore on, as the server runs, a key is the hash of the
+// session's token, not the token: what Iterate hands its function can be
+// read, but a change committed from there would be saved under the hash of
+// that hash, as a session that no cookie names.
+func (s *SQLite) All() (map[string][]byte, error) { return s.AllCtx(context.Background()) }
+
+// AllCtx is All with a context, which scs's Iterate passes when the store
+// has it.
+func (s *SQLite) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT token, data FROM sessions WHERE julianday('now') < expiry`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sessions := make(map[string][]byte)
+	for rows.Next() {
+		var token string
+		var data []byte
+		if err := rows.Scan(&token, &data); err != nil {
+			return nil, err
+		}
+		sessions[token] = data
+	}
+	return sessions, rows.Err()
+}
+
 // Active counts the sessions that have not expired.
 func (s *SQLite) Active(ctx context.Context) (int, error) {
 	var n int
