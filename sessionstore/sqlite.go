@@ -42,7 +42,8 @@ import (
 //     without it;
 //   - its cleanup deletes expired rows in small batches. sqlite3store deletes
 //     them all in one statement, which holds the write lock for seconds when
-//     there are many.
+//     there are many;
+//   - Check tells /healthz when the last commit failed (a full disk, say).
 type SQLite struct {
 	find   *sql.Stmt                  // findSQL, on the read-only pool
 	writer *sqlite3store.SQLite3Store // Delete
@@ -51,6 +52,7 @@ type SQLite struct {
 
 	commits  chan commitRequest // to commitLoop
 	cleaning atomic.Bool        // DeleteExpired is running
+	failing  atomic.Bool        // the last transaction failed, and not for a row of its own
 
 	stopOnce    sync.Once
 	stop        chan struct{} // closed by Close
@@ -214,6 +216,7 @@ func (s *SQLite) saveGroup(group []commitRequest) {
 	for {
 		bad, err := s.commitGroup(group)
 		if err == nil || bad < 0 || !isRowFault(err) {
+			s.failing.Store(err != nil && !isRowFault(err))
 			for _, req := range group {
 				req.done <- err
 			}
@@ -263,6 +266,35 @@ func isRowFault(err error) bool {
 		return true
 	}
 	return false
+}
+
+// checkToken is the key of the row Check commits. No session has it (keys
+// are 43 characters of base64url), and it is committed already expired, so
+// no Find returns it and the cleanup deletes it.
+const checkToken = "(health check)"
+
+// Check reports whether sessions can still be saved, which sqlite.DB.Check
+// cannot always tell: its write is rolled back and never reaches the disk,
+// so it passes on a full disk where every commit fails. While the last
+// transaction has failed for a reason other than its rows, Check commits a
+// row of its own, through the commit loop like any session, and returns
+// that commit's error; once a commit has succeeded, Check returns nil
+// without writing.
+func (s *SQLite) Check(ctx context.Context) error {
+	if !s.failing.Load() {
+		return nil
+	}
+	done := make(chan error, 1) // the commit ends by itself even if ctx does not wait
+	go func() { done <- s.Commit(checkToken, []byte{}, time.Unix(0, 0)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("session store: commit: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Delete removes a session.

@@ -510,7 +510,50 @@ func TestSQLiteBadRowFailsOnlyItsOwnCommit(t *testing.T) {
 			if rowExists(t, db, "bad") {
 				t.Error("the bad row was stored")
 			}
+			if err := store.Check(context.Background()); err != nil {
+				t.Errorf("Check after a bad row: got %v, want nil (the database is fine)", err)
+			}
 		})
+	}
+}
+
+// TestSQLiteCheckReportsAFailedCommit checks that Check reports a commit
+// that failed for the database's sake, which the database's own rolled-back
+// write probe cannot see (a full disk), and that it stops once a commit
+// succeeds again. The writer connection turned read-only stands in for the
+// full disk: every commit fails, while a probe on another connection would
+// pass.
+func TestSQLiteCheckReportsAFailedCommit(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+	store := newSQLite(t, db)
+	ctx := context.Background()
+	if err := store.Check(ctx); err != nil {
+		t.Fatalf("Check of a new store: got %v, want nil", err)
+	}
+
+	if _, err := db.Write.Exec(`PRAGMA query_only = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Commit("lost", []byte("data"), time.Now().Add(time.Hour)); err == nil {
+		t.Fatal("Commit on a read-only writer: got nil, want an error")
+	}
+	if err := store.Check(ctx); err == nil {
+		t.Error("Check after a failed commit, with commits still failing: got nil, want an error")
+	}
+
+	if _, err := db.Write.Exec(`PRAGMA query_only = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Check(ctx); err != nil {
+		t.Errorf("Check once commits work again: got %v, want nil", err)
+	}
+	// What Check wrote is not a session anyone can see.
+	if all, err := store.All(); err != nil || len(all) != 0 {
+		t.Errorf("All after Check: got %q, %v; want no session", all, err)
+	}
+	if n, err := store.Active(ctx); err != nil || n != 0 {
+		t.Errorf("Active after Check: got %d, %v; want 0", n, err)
 	}
 }
 

@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if shared, ok := store.(sharedStore); ok {
 		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
+	} else if sqliteStore, ok := store.(*sessionstore.SQLite); ok {
+		webCfg.StoreHealth = sqliteStore.Check // whether the last commit failed
 	}
 	srv, err := web.New(webCfg)
 	if err != nil {
