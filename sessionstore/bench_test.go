@@ -21,7 +21,7 @@ func BenchmarkSQLiteStore(b *testing.B) {
 	for _, st := range conformingStores {
 		b.Run(st.name, func(b *testing.B) {
 			db := openDB(b, filepath.Join(b.TempDir(), "sessions.db"))
-			store := st.open(b, db)
+			store := st.open(b, db, 0)
 			expiry := time.Now().Add(time.Hour)
 			tokens := make([]string, sessions)
 			for i := range tokens {

@@ -2,38 +2,145 @@ package sessionstore
 
 import (
 	"context"
+	"sync"
 	"time"
-
-	"github.com/alexedwards/scs/v2/memstore"
 )
 
-// Memory keeps sessions in the server's memory with scs's memstore: the
-// fastest store, and one that forgets every session when the server stops.
+// Memory keeps sessions in the server's memory: the fastest store, and one
+// that forgets every session when the server stops.
+//
+// It does what scs's memstore does: a map behind a lock, Find and All
+// ignoring the expired entries, and a goroutine that deletes them every
+// cleanupInterval. It is not memstore because of that goroutine: in scs
+// v2.9.0, memstore's cleanup goroutine sets the channel that StopCleanup
+// reads, a data race, and a second StopCleanup blocks forever (fixed
+// upstream after v2.9.0). Nor can memstore's cleanup be turned off and run
+// from outside, since memstore cannot be asked for its expired entries.
+// Here Close stops the cleanup, and closing twice is harmless.
 type Memory struct {
-	*memstore.MemStore
+	mu    sync.RWMutex
+	items map[string]memoryItem
+
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Close
+	done     chan struct{} // closed when cleanupLoop has returned
 }
 
-// NewMemory returns an empty memory store that drops expired sessions every
-// cleanupInterval.
+type memoryItem struct {
+	data   []byte
+	expiry time.Time
+}
+
+// NewMemory returns an empty memory store that deletes expired sessions
+// every cleanupInterval; an interval of 0 turns the cleanup off.
 func NewMemory(cleanupInterval time.Duration) *Memory {
-	return &Memory{memstore.NewWithCleanupInterval(cleanupInterval)}
+	m := &Memory{
+		items: make(map[string]memoryItem),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if cleanupInterval > 0 {
+		go m.cleanupLoop(cleanupInterval)
+	} else {
+		close(m.done)
+	}
+	return m
 }
 
-// Close stops the cleanup goroutine.
-func (m *Memory) Close() error {
-	m.StopCleanup()
+// Find returns the data of an unexpired session.
+func (m *Memory) Find(token string) ([]byte, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	it, found := m.items[token]
+	if !found || !time.Now().Before(it.expiry) {
+		return nil, false, nil
+	}
+	return it.data, true, nil
+}
+
+// Commit stores a session's data and expiry, replacing what was there.
+func (m *Memory) Commit(token string, b []byte, expiry time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.items[token] = memoryItem{data: b, expiry: expiry}
 	return nil
 }
 
-// Row returns the size of the session's data. memstore does not tell a
-// session's expiry, so it is left zero.
+// Delete removes a session.
+func (m *Memory) Delete(token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, token)
+	return nil
+}
+
+// All returns every unexpired session by its key in the store, for
+// scs.SessionManager.Iterate. With HashTokenInStore on, a key is the hash
+// of the session's token (see SQLite.All).
+func (m *Memory) All() (map[string][]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	now := time.Now()
+	sessions := make(map[string][]byte)
+	for token, it := range m.items {
+		if now.Before(it.expiry) {
+			sessions[token] = it.data
+		}
+	}
+	return sessions, nil
+}
+
+// Close stops the cleanup goroutine. Closing twice is harmless.
+func (m *Memory) Close() error {
+	m.stopOnce.Do(func() { close(m.stop) })
+	<-m.done
+	return nil
+}
+
+func (m *Memory) cleanupLoop(interval time.Duration) {
+	defer close(m.done)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-ticker.C:
+			m.deleteExpired()
+		}
+	}
+}
+
+func (m *Memory) deleteExpired() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for token, it := range m.items {
+		if !now.Before(it.expiry) {
+			delete(m.items, token)
+		}
+	}
+}
+
+// Row returns the size and expiry of the stored entry of the session whose
+// cookie holds token, expired or not, as the SQLite store's Row does.
 func (m *Memory) Row(_ context.Context, token string) (size int, expiry time.Time, found bool, err error) {
-	b, found, err := m.Find(HashToken(token))
-	return len(b), time.Time{}, found, err
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	it, found := m.items[HashToken(token)]
+	return len(it.data), it.expiry.UTC(), found, nil
 }
 
 // Active counts the sessions that have not expired.
 func (m *Memory) Active(context.Context) (int, error) {
-	all, err := m.All()
-	return len(all), err
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	now := time.Now()
+	n := 0
+	for _, it := range m.items {
+		if now.Before(it.expiry) {
+			n++
+		}
+	}
+	return n, nil
 }

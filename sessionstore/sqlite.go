@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
+	sqlitedriver "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"example.com/gosessions/sqlite"
 )
@@ -34,10 +37,13 @@ import (
 //   - commits that arrive together are saved in one transaction (group
 //     commit), with sqlite3store's own statement: a transaction's cost is
 //     mostly its write to the WAL, which is shared. Each Commit still
-//     returns only after its own transaction has committed;
+//     returns only after its own transaction has committed, and a commit
+//     whose row the table refuses fails alone: the others are saved again
+//     without it;
 //   - its cleanup deletes expired rows in small batches. sqlite3store deletes
 //     them all in one statement, which holds the write lock for seconds when
-//     there are many.
+//     there are many;
+//   - Check tells /healthz when the last commit failed (a full disk, say).
 type SQLite struct {
 	find   *sql.Stmt                  // findSQL, on the read-only pool
 	writer *sqlite3store.SQLite3Store // Delete
@@ -46,6 +52,7 @@ type SQLite struct {
 
 	commits  chan commitRequest // to commitLoop
 	cleaning atomic.Bool        // DeleteExpired is running
+	failing  atomic.Bool        // the last transaction failed, and not for a row of its own
 
 	stopOnce    sync.Once
 	stop        chan struct{} // closed by Close
@@ -194,33 +201,100 @@ func (s *SQLite) commitLoop() {
 				break more
 			}
 		}
-		err := s.commitGroup(group)
+		s.saveGroup(group)
 		ended = time.Now()
-		for _, req := range group {
-			req.done <- err
+	}
+}
+
+// saveGroup saves the group in one transaction and gives each request its
+// result. When the statement of one commit fails because of its own row (a
+// constraint, say, or an expiry SQLite cannot read), that commit alone gets
+// the error, and the others are saved again in a new transaction without
+// it. Any other failure (the write lock held elsewhere, a full disk) would
+// fail each of them alike, so they all get it.
+func (s *SQLite) saveGroup(group []commitRequest) {
+	for {
+		bad, err := s.commitGroup(group)
+		if err == nil || bad < 0 || !isRowFault(err) {
+			s.failing.Store(err != nil && !isRowFault(err))
+			for _, req := range group {
+				req.done <- err
+			}
+			return
+		}
+		group[bad].done <- err
+		// A new slice: commitLoop reuses the group's array for the next one.
+		group = slices.Concat(group[:bad], group[bad+1:])
+		if len(group) == 0 {
+			return
 		}
 	}
 }
 
 // commitGroup saves the group in one transaction. If any statement fails,
-// none is saved and every caller gets the error.
-func (s *SQLite) commitGroup(group []commitRequest) error {
+// none is saved, and bad is the index of the commit whose statement failed,
+// or -1 when the transaction itself failed.
+func (s *SQLite) commitGroup(group []commitRequest) (bad int, err error) {
 	tx, err := s.db.Write.Begin()
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer tx.Rollback() // after Commit, a no-op
 	// Parsed once for the whole group.
 	stmt, err := tx.Prepare(commitSQL)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	for _, req := range group {
+	for i, req := range group {
 		if _, err := stmt.Exec(req.token, req.data, req.expiry); err != nil {
-			return err
+			return i, err
 		}
 	}
-	return tx.Commit()
+	return -1, tx.Commit()
+}
+
+// isRowFault reports whether err is SQLite refusing one row's values (a
+// NOT NULL or CHECK constraint, a trigger's RAISE, a value too big), rather
+// than failing to write at all.
+func isRowFault(err error) bool {
+	var e *sqlitedriver.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff { // the primary code, without the extended part
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
+}
+
+// checkToken is the key of the row Check commits. No session has it (keys
+// are 43 characters of base64url), and it is committed already expired, so
+// no Find returns it and the cleanup deletes it.
+const checkToken = "(health check)"
+
+// Check reports whether sessions can still be saved, which sqlite.DB.Check
+// cannot always tell: its write is rolled back and never reaches the disk,
+// so it passes on a full disk where every commit fails. While the last
+// transaction has failed for a reason other than its rows, Check commits a
+// row of its own, through the commit loop like any session, and returns
+// that commit's error; once a commit has succeeded, Check returns nil
+// without writing.
+func (s *SQLite) Check(ctx context.Context) error {
+	if !s.failing.Load() {
+		return nil
+	}
+	done := make(chan error, 1) // the commit ends by itself even if ctx does not wait
+	go func() { done <- s.Commit(checkToken, []byte{}, time.Unix(0, 0)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("session store: commit: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Delete removes a session.
@@ -299,6 +373,36 @@ func (s *SQLite) Row(ctx context.Context, token string) (size int, expiry time.T
 		return 0, time.Time{}, false, err
 	}
 	return size, time.UnixMilli(int64(unix * 1000)).UTC(), true, nil
+}
+
+// All returns every unexpired session: its key in the store and its data,
+// as sqlite3store's All does, read on the read-only pool. It lets
+// scs.SessionManager.Iterate go through the sessions.
+//
+// With HashTokenInStore on, as the server runs, a key is the hash of the
+// session's token, not the token: what Iterate hands its function can be
+// read, but a change committed from there would be saved under the hash of
+// that hash, as a session that no cookie names.
+func (s *SQLite) All() (map[string][]byte, error) { return s.AllCtx(context.Background()) }
+
+// AllCtx is All with a context, which scs's Iterate passes when the store
+// has it.
+func (s *SQLite) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT token, data FROM sessions WHERE julianday('now') < expiry`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sessions := make(map[string][]byte)
+	for rows.Next() {
+		var token string
+		var data []byte
+		if err := rows.Scan(&token, &data); err != nil {
+			return nil, err
+		}
+		sessions[token] = data
+	}
+	return sessions, rows.Err()
 }
 
 // Active counts the sessions that have not expired.

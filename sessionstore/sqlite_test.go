@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +33,13 @@ func openDB(t testing.TB, path string) *sqlite.DB {
 
 func newSQLite(t testing.TB, db *sqlite.DB) *sessionstore.SQLite {
 	t.Helper()
-	s, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler))
+	return newSQLiteCleaning(t, db, 0)
+}
+
+// newSQLiteCleaning returns the store with its cleanup every interval.
+func newSQLiteCleaning(t testing.TB, db *sqlite.DB, interval time.Duration) *sessionstore.SQLite {
+	t.Helper()
+	s, err := sessionstore.NewSQLite(db, interval, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,26 +48,43 @@ func newSQLite(t testing.TB, db *sqlite.DB) *sessionstore.SQLite {
 }
 
 // conformingStores are the stores that must behave exactly like scs's
-// sqlite3store, which is among them as the reference.
+// sqlite3store, which is among them as the reference. open returns the
+// store with its cleanup every cleanupInterval (0: none), and stop stops
+// the cleanup, as a test or a server does when it ends.
 var conformingStores = []struct {
 	name string
-	open func(t testing.TB, db *sqlite.DB) scs.Store
+	open func(t testing.TB, db *sqlite.DB, cleanupInterval time.Duration) scs.Store
+	stop func(scs.Store)
 }{
-	{"sqlite3store", func(_ testing.TB, db *sqlite.DB) scs.Store {
-		return sqlite3store.NewWithConfig(db.Write, sqlite3store.Config{})
-	}},
-	{"sessionstore.SQLite", func(t testing.TB, db *sqlite.DB) scs.Store { return newSQLite(t, db) }},
+	{
+		"sqlite3store",
+		func(t testing.TB, db *sqlite.DB, cleanupInterval time.Duration) scs.Store {
+			s := sqlite3store.NewWithConfig(db.Write, sqlite3store.Config{CleanUpInterval: cleanupInterval})
+			t.Cleanup(s.StopCleanup)
+			return s
+		},
+		func(s scs.Store) { s.(*sqlite3store.SQLite3Store).StopCleanup() },
+	},
+	{
+		"sessionstore.SQLite",
+		func(t testing.TB, db *sqlite.DB, cleanupInterval time.Duration) scs.Store {
+			return newSQLiteCleaning(t, db, cleanupInterval)
+		},
+		func(s scs.Store) { s.(*sessionstore.SQLite).Close() },
+	},
 }
 
 // TestSQLiteConformance runs the same checks on sessionstore.SQLite and on
-// sqlite3store, so the faster store keeps sqlite3store's behaviour.
+// sqlite3store, so the faster store keeps sqlite3store's behaviour. They
+// include every case of sqlite3store's own tests (sqlite3store_test.go),
+// written in the style of these, and All, which those do not test.
 func TestSQLiteConformance(t *testing.T) {
 	t.Parallel()
 	for _, st := range conformingStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
-			store := st.open(t, db)
+			store := st.open(t, db, 0)
 			later := time.Now().Add(time.Hour)
 
 			find := func(token string) ([]byte, bool) {
@@ -148,6 +173,32 @@ func TestSQLiteConformance(t *testing.T) {
 					t.Errorf("got %q (%v), want %q", got, err, want)
 				}
 			})
+			// sqlite3store's TestFind: a row that another program wrote,
+			// with the expiry as SQLite's datetime() gives it.
+			t.Run("a row written directly in the table is found", func(t *testing.T) {
+				if _, err := db.Write.Exec(`INSERT INTO sessions VALUES ('direct', 'encoded_data', datetime(current_timestamp, '+1 minute'))`); err != nil {
+					t.Fatal(err)
+				}
+				if b, found := find("direct"); !found || string(b) != "encoded_data" {
+					t.Errorf("got %q, %v; want %q, true", b, found, "encoded_data")
+				}
+			})
+			// sqlite3store's TestSaveNew and TestSaveUpdated.
+			t.Run("a commit writes the data column as it is", func(t *testing.T) {
+				commit("column", "encoded_data", later)
+				if got := dataColumn(t, db, "column"); got != "encoded_data" {
+					t.Errorf("got %q, want %q", got, "encoded_data")
+				}
+			})
+			t.Run("a commit replaces a row written directly in the table", func(t *testing.T) {
+				if _, err := db.Write.Exec(`INSERT INTO sessions VALUES ('updated', 'encoded_data', datetime(current_timestamp, '+1 minute'))`); err != nil {
+					t.Fatal(err)
+				}
+				commit("updated", "new_encoded_data", later)
+				if got := dataColumn(t, db, "updated"); got != "new_encoded_data" {
+					t.Errorf("got %q, want %q", got, "new_encoded_data")
+				}
+			})
 			t.Run("concurrent commits are all stored", func(t *testing.T) {
 				var wg sync.WaitGroup
 				for i := range 50 {
@@ -162,6 +213,106 @@ func TestSQLiteConformance(t *testing.T) {
 					if b, found := find(fmt.Sprint("c", i)); !found || string(b) != fmt.Sprint(i) {
 						t.Errorf("c%d: got %q, %v; want %q, true", i, b, found, fmt.Sprint(i))
 					}
+				}
+			})
+		})
+	}
+}
+
+// TestSQLiteConformanceOnAnEmptyStore runs the checks of
+// TestSQLiteConformance that need a store of their own: All, the cleanup,
+// and stopping it.
+func TestSQLiteConformanceOnAnEmptyStore(t *testing.T) {
+	t.Parallel()
+	for _, st := range conformingStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			fresh := func(t *testing.T, cleanupInterval time.Duration) (*sqlite.DB, scs.Store) {
+				db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+				return db, st.open(t, db, cleanupInterval)
+			}
+
+			t.Run("All of an empty store is an empty map", func(t *testing.T) {
+				_, store := fresh(t, 0)
+				all, err := store.(scs.IterableStore).All()
+				if err != nil || all == nil || len(all) != 0 {
+					t.Errorf("got %v, %v; want an empty map, nil", all, err)
+				}
+			})
+			t.Run("All returns every unexpired session with its data, and no expired one", func(t *testing.T) {
+				_, store := fresh(t, 0)
+				later := time.Now().Add(time.Hour)
+				want := map[string][]byte{"a": []byte("one"), "b": {0, 0xff}, "c": {}}
+				for token, data := range want {
+					if err := store.Commit(token, data, later); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := store.Commit("old", []byte("expired"), time.Now().Add(-time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				all, err := store.(scs.IterableStore).All()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !maps.EqualFunc(all, want, bytes.Equal) {
+					t.Errorf("got %q, want %q", all, want)
+				}
+			})
+			t.Run("scs's Iterate goes through every session", func(t *testing.T) {
+				_, store := fresh(t, 0)
+				sm := scs.New()
+				sm.Store = store
+				sm.HashTokenInStore = true // as the server runs
+				want := []string{"ada", "bob", "cy"}
+				for _, name := range want {
+					ctx, err := sm.Load(context.Background(), "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					sm.Put(ctx, "name", name)
+					if _, _, err := sm.Commit(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var got []string
+				err := sm.Iterate(context.Background(), func(ctx context.Context) error {
+					got = append(got, sm.GetString(ctx, "name"))
+					return nil
+				})
+				slices.Sort(got)
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("got %q, %v; want %q, nil", got, err, want)
+				}
+			})
+			// sqlite3store's TestCleanup.
+			t.Run("the cleanup deletes the expired rows and keeps the others", func(t *testing.T) {
+				db, store := fresh(t, 20*time.Millisecond)
+				if err := store.Commit("expired", []byte("data"), time.Now().Add(-time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				if err := store.Commit("live", []byte("data"), time.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				if !waitFor(10*time.Second, func() bool { return !rowExists(t, db, "expired") }) {
+					t.Error("the expired row is still in the table")
+				}
+				if !rowExists(t, db, "live") {
+					t.Error("the live row was deleted")
+				}
+			})
+			// sqlite3store's TestStopNilCleanup.
+			t.Run("stopping a store without a cleanup returns", func(t *testing.T) {
+				_, store := fresh(t, 0)
+				stopped := make(chan struct{})
+				go func() {
+					st.stop(store)
+					close(stopped)
+				}()
+				select {
+				case <-stopped:
+				case <-time.After(10 * time.Second):
+					t.Fatal("stopping the store blocked")
 				}
 			})
 		})
@@ -277,5 +428,166 @@ func TestNewSQLiteNeedsTheTable(t *testing.T) {
 	if store, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler)); err == nil {
 		store.Close()
 		t.Error("got no error without the sessions table, want one")
+	}
+}
+
+// TestSQLiteBadRowFailsOnlyItsOwnCommit checks that a commit whose row the
+// table refuses fails alone, while the commits saved in the same
+// transaction as it (group commit) succeed.
+func TestSQLiteBadRowFailsOnlyItsOwnCommit(t *testing.T) {
+	t.Parallel()
+	later := time.Now().Add(time.Hour)
+	tests := []struct {
+		name   string
+		setup  string    // SQL run first
+		expiry time.Time // the bad commit's
+	}{
+		{
+			name:   "a trigger refuses the row",
+			setup:  `CREATE TRIGGER refuse_bad BEFORE INSERT ON sessions WHEN NEW.token = 'bad' BEGIN SELECT RAISE(ABORT, 'bad row'); END`,
+			expiry: later,
+		},
+		{
+			// julianday() cannot read a five-digit year and gives NULL,
+			// which the NOT NULL column refuses.
+			name:   "an expiry SQLite cannot read",
+			expiry: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+			store := newSQLite(t, db)
+			if tt.setup != "" {
+				if _, err := db.Write.Exec(tt.setup); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			const good = 300
+			for round := range 3 {
+				// Hold the writer connection, so that the commits queue
+				// up and go into the same transactions once it is free.
+				conn, err := db.Write.Conn(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				goodErrs := make([]error, good)
+				for i := range good {
+					wg.Go(func() {
+						goodErrs[i] = store.Commit(fmt.Sprint("good", round, "-", i), []byte("data"), later)
+					})
+				}
+				var badErr error
+				wg.Go(func() { badErr = store.Commit("bad", []byte("data"), tt.expiry) })
+				time.Sleep(100 * time.Millisecond) // for the commits to queue up
+				conn.Close()
+				wg.Wait()
+
+				if badErr == nil {
+					t.Errorf("round %d: the bad commit: got nil, want its error", round)
+				}
+				failed := 0
+				for i, err := range goodErrs {
+					if err != nil {
+						failed++
+						if failed == 1 {
+							t.Errorf("round %d: good commit %d: got %v, want nil", round, i, err)
+						}
+					}
+				}
+				if failed > 0 {
+					t.Errorf("round %d: got %d of %d good commits failed, want none", round, failed, good)
+				}
+				for i := range good {
+					if _, found, err := store.Find(fmt.Sprint("good", round, "-", i)); err != nil || !found {
+						t.Fatalf("round %d: good commit %d: got found %v, %v; want it stored", round, i, found, err)
+					}
+				}
+			}
+			if rowExists(t, db, "bad") {
+				t.Error("the bad row was stored")
+			}
+			if err := store.Check(context.Background()); err != nil {
+				t.Errorf("Check after a bad row: got %v, want nil (the database is fine)", err)
+			}
+		})
+	}
+}
+
+// TestSQLiteCheckReportsAFailedCommit checks that Check reports a commit
+// that failed for the database's sake, which the database's own rolled-back
+// write probe cannot see (a full disk), and that it stops once a commit
+// succeeds again. The writer connection turned read-only stands in for the
+// full disk: every commit fails, while a probe on another connection would
+// pass.
+func TestSQLiteCheckReportsAFailedCommit(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "sessions.db"))
+	store := newSQLite(t, db)
+	ctx := context.Background()
+	if err := store.Check(ctx); err != nil {
+		t.Fatalf("Check of a new store: got %v, want nil", err)
+	}
+
+	if _, err := db.Write.Exec(`PRAGMA query_only = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Commit("lost", []byte("data"), time.Now().Add(time.Hour)); err == nil {
+		t.Fatal("Commit on a read-only writer: got nil, want an error")
+	}
+	if err := store.Check(ctx); err == nil {
+		t.Error("Check after a failed commit, with commits still failing: got nil, want an error")
+	}
+
+	if _, err := db.Write.Exec(`PRAGMA query_only = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Check(ctx); err != nil {
+		t.Errorf("Check once commits work again: got %v, want nil", err)
+	}
+	// What Check wrote is not a session anyone can see.
+	if all, err := store.All(); err != nil || len(all) != 0 {
+		t.Errorf("All after Check: got %q, %v; want no session", all, err)
+	}
+	if n, err := store.Active(ctx); err != nil || n != 0 {
+		t.Errorf("Active after Check: got %d, %v; want 0", n, err)
+	}
+}
+
+// dataColumn reads the data column of the row of token as it is stored.
+func dataColumn(t *testing.T, db *sqlite.DB, token string) string {
+	t.Helper()
+	var data []byte
+	if err := db.Read.QueryRow(`SELECT data FROM sessions WHERE token = ?`, token).Scan(&data); err != nil {
+		t.Fatalf("read the row of %q: %v", token, err)
+	}
+	return string(data)
+}
+
+// rowExists reports whether the table holds a row for token, expired or not.
+func rowExists(t *testing.T, db *sqlite.DB, token string) bool {
+	t.Helper()
+	var n int
+	if err := db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE token = ?`, token).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// waitFor polls cond until it holds or d has passed, and reports whether
+// it held.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

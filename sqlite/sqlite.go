@@ -42,6 +42,7 @@ type DB struct {
 	path  string
 
 	checkpointer *sql.DB
+	prober       *sql.DB // Check's write probe
 	stopOnce     sync.Once
 	stop         chan struct{} // closed by Close
 	stopped      chan struct{} // closed when checkpointLoop has returned
@@ -57,6 +58,15 @@ const (
 	walRestartFrames   = 4096
 	restartCatchUps    = 3
 	restartLeftover    = 64
+)
+
+// Check's write probe waits at most writerWait for the writer connection,
+// and at most probeBusyTimeout for SQLite's write lock once it holds it.
+// Our own writes take milliseconds; only another process can hold the lock
+// longer. Together they stay well under the 2 s /healthz allows itself.
+const (
+	writerWait       = time.Second
+	probeBusyTimeout = 250 * time.Millisecond
 )
 
 // Connection settings, applied to every connection by the driver:
@@ -115,7 +125,17 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	}
 	checkpointer.SetMaxOpenConns(1)
 
-	db := &DB{Write: write, Read: read, path: path, checkpointer: checkpointer,
+	prober, err := sql.Open("sqlite", path+"?"+strings.Replace(dsnParams,
+		"_busy_timeout=5000", fmt.Sprintf("_busy_timeout=%d", probeBusyTimeout.Milliseconds()), 1))
+	if err != nil {
+		write.Close()
+		read.Close()
+		checkpointer.Close()
+		return nil, err
+	}
+	prober.SetMaxOpenConns(1)
+
+	db := &DB{Write: write, Read: read, path: path, checkpointer: checkpointer, prober: prober,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.checkpointLoop()
 	return db, nil
@@ -126,7 +146,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 func (db *DB) Close() error {
 	db.stopOnce.Do(func() { close(db.stop) })
 	<-db.stopped
-	return errors.Join(db.checkpointer.Close(), db.Read.Close(), db.Write.Close())
+	return errors.Join(db.prober.Close(), db.checkpointer.Close(), db.Read.Close(), db.Write.Close())
 }
 
 // checkpointLoop copies the WAL into the database file every
@@ -192,14 +212,50 @@ func (db *DB) restart(frames int) {
 	db.checkpointer.Exec("PRAGMA wal_checkpoint(RESTART)")
 }
 
-// Check reports whether the database answers: the file is still in place
-// and can be read. It backs /healthz.
+// Check reports whether a session can be saved: the file is still in
+// place, it can be read, and a write transaction can begin and write. It
+// backs /healthz.
+//
+// The write is rolled back, so the probe changes nothing. It runs on a
+// connection of its own with a short busy timeout, so that when another
+// process holds the write lock it fails in a fraction of a second, where the
+// writer would wait out its 5 s. And it first takes the writer connection,
+// as restart does: our own commits, which hold the lock for milliseconds,
+// then finish before the probe rather than making it wait for the lock, and
+// none of them has to wait in SQLite's busy handler behind the probe. A
+// writer held for over writerWait means that sessions cannot be saved in
+// time either, and the probe fails.
+//
+// A rolled-back write is never written to the disk, so a full disk passes
+// this check: only a commit finds it (the session store reports its own
+// failed commits).
 func (db *DB) Check(ctx context.Context) error {
 	if _, err := os.Stat(db.path); err != nil {
 		return err
 	}
 	var n int
-	return db.Read.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE rowid = 1").Scan(&n)
+	if err := db.Read.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE rowid = 1").Scan(&n); err != nil {
+		return err
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, writerWait)
+	defer cancel()
+	writer, err := db.Write.Conn(waitCtx)
+	if err != nil {
+		return fmt.Errorf("write probe: the writer is busy: %w", err)
+	}
+	defer writer.Close() // gives it back to the pool
+
+	tx, err := db.prober.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		return fmt.Errorf("write probe: %w", err)
+	}
+	defer tx.Rollback()
+	// No session has this token: real ones are hashes of 43 characters.
+	if _, err := tx.ExecContext(ctx, `REPLACE INTO sessions (token, data, expiry) VALUES ('(write probe)', x'', 0)`); err != nil {
+		return fmt.Errorf("write probe: %w", err)
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {

@@ -66,6 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer store.Close()
+	// Counting the sessions on each /session would cost more as they grow.
+	stats := sessionstore.NewCountedStats(store, 5*time.Second, logger)
+	defer stats.Close()
 
 	webCfg := web.Config{
 		DB: db,
@@ -74,13 +77,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			IdleTimeout:  cfg.idleTimeout,
 			SecureCookie: cfg.secureCookie,
 		}),
-		Stats:     store,
+		Stats:     stats,
 		Logger:    logger,
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
 	}
 	if shared, ok := store.(sharedStore); ok {
 		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
+	} else if sqliteStore, ok := store.(*sessionstore.SQLite); ok {
+		webCfg.StoreHealth = sqliteStore.Check // whether the last commit failed
 	}
 	srv, err := web.New(webCfg)
 	if err != nil {
