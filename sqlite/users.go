@@ -84,6 +84,11 @@ func (db *DB) SetPasswordHash(ctx context.Context, id int64, passwordHash string
 	if err != nil {
 		return fmt.Errorf("set password hash: %w", err)
 	}
+	return oneRow(res)
+}
+
+// oneRow turns an UPDATE or DELETE that changed no row into ErrNotFound.
+func oneRow(res sql.Result) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err
