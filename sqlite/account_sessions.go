@@ -1,0 +1,197 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AccountSession is one session signed in to an account: a line of "Your
+// sessions" on /account.
+//
+// The index of these rows, not the session store, decides who is signed
+// in. On every request of a session that holds a userId, the web layer
+// looks up the row of the session's token hash (AccountSessionByTokenHash)
+// and, if it is gone or belongs to another account, destroys the session
+// and serves the request as a guest's. Signing a session out is then
+// deleting its row: it works the same whether the session's data is in
+// SQLite, in memory or in Redis, on this instance or on another sharing
+// the database, and every request whose check runs after the delete has
+// committed is a guest's, even if the session's data is still in a store.
+type AccountSession struct {
+	// ID is a random handle for pages and URLs. It is neither the token
+	// nor its hash, so showing it gives no way into the session.
+	ID         string
+	UserID     int64
+	Device     string // a coarse name from the User-Agent, e.g. "Firefox on Linux"
+	SignedInAt time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // the latest this sign-in can last
+}
+
+// AddAccountSession records that the session whose token hashes to
+// tokenHash (sessionstore.HashToken of the token the session has after
+// RenewToken) signed in to account userID at now, and returns the new row.
+//
+// expiresAt must never be earlier than the session can really last in its
+// store, or the index would sign out a session still in use; see
+// TouchAccountSession.
+func (db *DB) AddAccountSession(ctx context.Context, userID int64, tokenHash, device string, now, expiresAt time.Time) (AccountSession, error) {
+	s := AccountSession{
+		ID:         rand.Text(),
+		UserID:     userID,
+		Device:     device,
+		SignedInAt: now.UTC().Truncate(time.Millisecond),
+		LastSeenAt: now.UTC().Truncate(time.Millisecond),
+		ExpiresAt:  expiresAt.UTC().Truncate(time.Millisecond),
+	}
+	_, err := db.Write.ExecContext(ctx, `
+		INSERT INTO account_sessions (id, user_id, token_hash, device, signed_in_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, userID, tokenHash, device, formatTime(now), formatTime(now), formatTime(expiresAt))
+	if err != nil {
+		return AccountSession{}, fmt.Errorf("add account session: %w", err)
+	}
+	return s, nil
+}
+
+// AccountSessionByTokenHash returns the row of the session whose token
+// hashes to tokenHash, if it has not expired at now, or ErrNotFound: the
+// check every signed-in request makes first.
+func (db *DB) AccountSessionByTokenHash(ctx context.Context, tokenHash string, now time.Time) (AccountSession, error) {
+	return db.accountSession(ctx, selectAccountSession+" WHERE token_hash = ? AND expires_at > ?",
+		tokenHash, formatTime(now))
+}
+
+// AccountSessionByID returns session id of account userID, if it has not
+// expired at now, or ErrNotFound: an id of another account's session is
+// not found either.
+func (db *DB) AccountSessionByID(ctx context.Context, userID int64, id string, now time.Time) (AccountSession, error) {
+	return db.accountSession(ctx, selectAccountSession+" WHERE id = ? AND user_id = ? AND expires_at > ?",
+		id, userID, formatTime(now))
+}
+
+// AccountSessions returns the sessions of account userID that have not
+// expired at now, the most recently seen first. Sessions signed out, or
+// expired, are not in it: the index is all it reads.
+func (db *DB) AccountSessions(ctx context.Context, userID int64, now time.Time) ([]AccountSession, error) {
+	rows, err := db.Read.QueryContext(ctx,
+		selectAccountSession+" WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, signed_in_at DESC, id",
+		userID, formatTime(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []AccountSession
+	for rows.Next() {
+		s, err := scanAccountSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, s)
+	}
+	return list, rows.Err()
+}
+
+// TouchAccountSession records that session id was seen at now, and moves
+// its expiry to expiresAt; it returns ErrNotFound if the session has been
+// signed out or has expired.
+//
+// Each touch is a write, so the caller touches a session only when its
+// LastSeenAt is older than some interval (a minute, say), not on every
+// request. With an idle timeout, the session may then live in its store
+// until its last request plus the idle timeout, up to an interval after
+// the last touch: expiresAt must allow for that (now + idle timeout +
+// interval, capped by the session's lifetime), so that the index never
+// ends a session before its store does.
+func (db *DB) TouchAccountSession(ctx context.Context, id string, now, expiresAt time.Time) error {
+	res, err := db.Write.ExecContext(ctx,
+		"UPDATE account_sessions SET last_seen_at = ?, expires_at = ? WHERE id = ? AND expires_at > ?",
+		formatTime(now), formatTime(expiresAt), id, formatTime(now))
+	if err != nil {
+		return fmt.Errorf("touch account session: %w", err)
+	}
+	return oneRow(res)
+}
+
+// RenameTokenHash moves a session's row from the hash of its old token to
+// the hash of its new one: RenewToken gives a signed-in session a new
+// token (on a change of password, say), and the row must follow, or the
+// session would be signed out at its next request. It returns ErrNotFound
+// if no row has oldHash.
+func (db *DB) RenameTokenHash(ctx context.Context, oldHash, newHash string) error {
+	res, err := db.Write.ExecContext(ctx,
+		"UPDATE account_sessions SET token_hash = ? WHERE token_hash = ?", newHash, oldHash)
+	if err != nil {
+		return fmt.Errorf("rename token hash: %w", err)
+	}
+	return oneRow(res)
+}
+
+// DeleteAccountSession signs session id of account userID out. It returns
+// ErrNotFound if the id is not one of the account's sessions active at now
+// (the page answers 404).
+func (db *DB) DeleteAccountSession(ctx context.Context, userID int64, id string, now time.Time) error {
+	res, err := db.Write.ExecContext(ctx,
+		"DELETE FROM account_sessions WHERE id = ? AND user_id = ? AND expires_at > ?",
+		id, userID, formatTime(now))
+	if err != nil {
+		return fmt.Errorf("delete account session: %w", err)
+	}
+	return oneRow(res)
+}
+
+// DeleteOtherAccountSessions signs out every session of account userID
+// but keepID (the current one), and returns how many rows it deleted. An
+// empty keepID keeps none.
+func (db *DB) DeleteOtherAccountSessions(ctx context.Context, userID int64, keepID string) (int64, error) {
+	res, err := db.Write.ExecContext(ctx,
+		"DELETE FROM account_sessions WHERE user_id = ? AND id <> ?", userID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("delete other account sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// DeleteExpiredAccountSessions deletes the rows that expired by now, and
+// returns how many: expired rows are never read, but would otherwise stay
+// forever. The session stores' cleanup is the time to call it.
+func (db *DB) DeleteExpiredAccountSessions(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.Write.ExecContext(ctx,
+		"DELETE FROM account_sessions WHERE expires_at <= ?", formatTime(now))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired account sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+const selectAccountSession = "SELECT id, user_id, device, signed_in_at, last_seen_at, expires_at FROM account_sessions"
+
+// accountSession runs query, a selectAccountSession with a WHERE clause,
+// and scans its row.
+func (db *DB) accountSession(ctx context.Context, query string, args ...any) (AccountSession, error) {
+	s, err := scanAccountSession(db.Read.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return AccountSession{}, ErrNotFound
+	}
+	return s, err
+}
+
+func scanAccountSession(row interface{ Scan(...any) error }) (AccountSession, error) {
+	var s AccountSession
+	var signedIn, lastSeen, expires string
+	if err := row.Scan(&s.ID, &s.UserID, &s.Device, &signedIn, &lastSeen, &expires); err != nil {
+		return AccountSession{}, err
+	}
+	var errs [3]error
+	s.SignedInAt, errs[0] = parseTime(signedIn)
+	s.LastSeenAt, errs[1] = parseTime(lastSeen)
+	s.ExpiresAt, errs[2] = parseTime(expires)
+	if err := errors.Join(errs[:]...); err != nil {
+		return AccountSession{}, fmt.Errorf("account session %s: %w", s.ID, err)
+	}
+	return s, nil
+}
