@@ -3,8 +3,10 @@ package redis
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -16,8 +18,8 @@ import (
 // Lock settings used by NewStore.
 const (
 	// DefaultLockTTL is how long a lock outlives a process that died while
-	// holding it. It must also be longer than any request takes: a lock
-	// that expires under a running request lets the next one in early.
+	// holding it. A live holder extends its lock every third of this (see
+	// lease.refresh), so a slow request keeps its lock however long it runs.
 	DefaultLockTTL = 10 * time.Second
 	// DefaultLockWait is how long Lock waits for a busy session before it
 	// gives up, so that a stuck session costs a visitor an error page rather
@@ -41,6 +43,15 @@ const (
 // still ends when its time to live runs out.
 const unlockTimeout = 2 * time.Second
 
+// refreshScript gives the lock a full time to live again, only if it still
+// holds this owner's value: a lock that expired and was taken by another
+// request stays theirs. It returns 1 if the lock is still this owner's.
+var refreshScript = goredis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0`)
+
 // releaseScript deletes the lock only if it still holds this owner's value:
 // a request whose lock has expired must not release the lock another
 // request has taken since. GET and DEL run as one step inside Redis.
@@ -53,7 +64,8 @@ return 0`)
 // Locker lets one request at a time run for each session, across every
 // process that uses the same Redis. A lock is a key set with SET NX PX: the
 // request that creates it holds the lock, and its time to live frees the
-// lock of a process that died while holding it.
+// lock of a process that died while holding it. While the request runs, its
+// lease extends the key, so a live request never loses its lock to expiry.
 //
 // Requests of one process queue in memory first, so that at most one of
 // them per session polls Redis, however many are waiting.
@@ -64,8 +76,9 @@ type Locker struct {
 	local  *sessionlock.Local
 }
 
-// NewLocker returns a locker on client whose locks expire after ttl, and
-// whose Lock gives up after waiting for wait.
+// NewLocker returns a locker on client whose locks expire ttl after their
+// holder last extended them, and whose Lock gives up after waiting for
+// wait.
 func NewLocker(client *goredis.Client, ttl, wait time.Duration) *Locker {
 	return &Locker{
 		client: client,
@@ -76,27 +89,30 @@ func NewLocker(client *goredis.Client, ttl, wait time.Duration) *Locker {
 }
 
 // Lock waits until the lock of the session with this cookie token is free,
-// takes it, and returns the function that releases it. It gives up when ctx
-// is done or after the locker's wait, with an error that wraps
-// context.DeadlineExceeded or context.Canceled; any other error is Redis's.
+// takes it, and returns the request's lease, which keeps the lock until
+// Release. It gives up when ctx is done or after the locker's wait, with an
+// error that wraps context.DeadlineExceeded or context.Canceled; any other
+// error is Redis's.
 func (l *Locker) Lock(ctx context.Context, token string) (sessionlock.Lease, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.wait)
 	defer cancel()
 
-	key := lockPrefix + sessionstore.HashToken(token)
+	hash := sessionstore.HashToken(token)
+	key := lockPrefix + hash
 	local, err := l.local.LockLocal(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("session lock: %w", err)
 	}
 	owner := rand.Text() // tells this holder's lock from a later holder's
 	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
+		sent := time.Now()
 		ok, err := l.client.SetNX(ctx, key, owner, l.ttl).Result()
 		if err != nil {
 			local.Release(false)
 			return nil, fmt.Errorf("session lock: %w", err)
 		}
 		if ok {
-			return &lease{locker: l, key: key, owner: owner, local: local}, nil
+			return l.newLease(hash, owner, local, sent.Add(l.ttl)), nil
 		}
 		select {
 		case <-ctx.Done():
@@ -108,30 +124,122 @@ func (l *Locker) Lock(ctx context.Context, token string) (sessionlock.Lease, err
 }
 
 // lease is one request's hold on a session's lock in Redis, and on the
-// in-process lock that queued it.
+// in-process lock that queued it. A goroutine extends the lock until
+// Release.
 type lease struct {
 	locker *Locker
-	key    string
+	hash   string // the token's hash, which names the lock
 	owner  string
 	local  *sessionlock.LocalLease
+
+	stop    context.CancelFunc // ends the refresh
+	stopped chan struct{}      // closed when the refresh has ended
+	once    sync.Once          // Release runs once
+
+	mu        sync.Mutex
+	heldUntil time.Time // the lock is ours at least until then, unless lost
+	lost      bool      // Redis said the lock is no longer ours
+}
+
+func (l *Locker) newLease(hash, owner string, local *sessionlock.LocalLease, heldUntil time.Time) *lease {
+	ctx, stop := context.WithCancel(context.Background())
+	le := &lease{
+		locker:    l,
+		hash:      hash,
+		owner:     owner,
+		local:     local,
+		stop:      stop,
+		stopped:   make(chan struct{}),
+		heldUntil: heldUntil,
+	}
+	go le.refresh(ctx)
+	return le
+}
+
+// refresh extends the lock every third of its time to live, so that two
+// refreshes in a row can fail before it expires. It ends when ctx is done
+// (Release) or once the lock is lost, since a lost lock cannot come back.
+func (le *lease) refresh(ctx context.Context) {
+	defer close(le.stopped)
+	every := le.locker.ttl / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		callCtx, cancel := context.WithTimeout(ctx, every)
+		err := le.extend(callCtx)
+		cancel()
+		if errors.Is(err, sessionlock.ErrLost) {
+			return
+		}
+		// Any other error (Redis did not answer) is tried again at the next
+		// tick; if none gets through in time, heldUntil passes and the lock
+		// counts as lost.
+	}
+}
+
+// extend gives the lock a full time to live again if it is still ours, and
+// returns what Check returns.
+func (le *lease) extend(ctx context.Context) error {
+	sent := time.Now() // Redis starts the new time to live later than this
+	held, err := refreshScript.Run(ctx, le.locker.client,
+		[]string{lockPrefix + le.hash}, le.owner, le.locker.ttl.Milliseconds()).Bool()
+
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	if err == nil {
+		if held {
+			le.heldUntil = sent.Add(le.locker.ttl)
+		} else {
+			le.lost = true // expired, or taken away, and maybe taken by another
+		}
+	}
+	if !le.lost && time.Now().After(le.heldUntil) {
+		le.lost = true // the key may have expired, and another taken it
+	}
+	switch {
+	case le.lost:
+		return fmt.Errorf("session lock: %w", sessionlock.ErrLost)
+	case err != nil:
+		return fmt.Errorf("session lock: %w", err)
+	}
+	return nil
 }
 
 func (le *lease) Retired(ctx context.Context) (bool, error) { return le.local.Retired(ctx) }
 
-func (le *lease) Check(context.Context) error { return nil }
+// Check asks Redis whether the lock is still this lease's, and extends it
+// while at it. It returns an error wrapping sessionlock.ErrLost once the
+// lock is not: taken away, or not extended in time while Redis did not
+// answer. A lost lock stays lost. Check costs a round trip, so that a lock
+// taken since the last refresh is seen; the store's commit checks again in
+// the same step as its write (see Store.CommitCtx).
+func (le *lease) Check(ctx context.Context) error {
+	return le.extend(ctx)
+}
 
+// Release ends the refresh, then gives up the lock. Releasing twice is
+// harmless.
 func (le *lease) Release(retired bool) {
-	le.locker.release(le.key, le.owner)
-	le.local.Release(retired)
+	le.once.Do(func() {
+		le.stop()
+		<-le.stopped // no refresh runs after Release returns
+		le.locker.release(le.hash, le.owner)
+		le.local.Release(retired)
+	})
 }
 
 // release deletes the lock if owner still holds it. It runs after the
 // request is done, so it uses a context of its own.
-func (l *Locker) release(key, owner string) {
+func (l *Locker) release(hash, owner string) {
 	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
 	defer cancel()
 	// An error leaves the lock to expire: nothing better can be done here.
-	_ = releaseScript.Run(ctx, l.client, []string{key}, owner).Err()
+	_ = releaseScript.Run(ctx, l.client, []string{lockPrefix + hash}, owner).Err()
 }
 
 // jitter returns a random duration between d/2 and d, so that processes
