@@ -27,10 +27,18 @@ const (
 	DefaultLockWait = 5 * time.Second
 )
 
-// lockPrefix is the key prefix of the locks: the lock of the session whose
-// hashed token is h is the key lockPrefix+h. Only hashed tokens ever reach
-// Redis, so a look at its keys hands out no live session.
-const lockPrefix = "session-lock:"
+// Key prefixes of the locks and of the retired markers: the lock of the
+// session whose hashed token is h is lockPrefix+h. Only hashed tokens ever
+// reach Redis, so a look at its keys hands out no live session.
+const (
+	lockPrefix    = "session-lock:"
+	retiredPrefix = "session-retired:"
+)
+
+// retiredMargin is how much longer than the lock wait a retired marker
+// lives: time for a waiter that got the lock at the end of its wait to load
+// the session and ask Retired.
+const retiredMargin = 5 * time.Second
 
 // Polling for a busy lock starts after minBackoff and doubles up to
 // maxBackoff, so a short wait costs little time and a long one few calls.
@@ -54,8 +62,15 @@ return 0`)
 
 // releaseScript deletes the lock only if it still holds this owner's value:
 // a request whose lock has expired must not release the lock another
-// request has taken since. GET and DEL run as one step inside Redis.
+// request has taken since. With a time to live in ARGV[2], it first sets the
+// retired marker KEYS[2], so that a request that gets the lock next, in any
+// process, learns that the token was renewed or destroyed (which is so
+// whether or not the lock was still this owner's). It all runs as one step
+// inside Redis.
 var releaseScript = goredis.NewScript(`
+if tonumber(ARGV[2]) > 0 then
+	redis.call("SET", KEYS[2], "1", "PX", ARGV[2])
+end
 if redis.call("GET", KEYS[1]) == ARGV[1] then
 	return redis.call("DEL", KEYS[1])
 end
@@ -128,7 +143,7 @@ func (l *Locker) Lock(ctx context.Context, token string) (sessionlock.Lease, err
 // Release.
 type lease struct {
 	locker *Locker
-	hash   string // the token's hash, which names the lock
+	hash   string // the token's hash, which names the lock and the marker
 	owner  string
 	local  *sessionlock.LocalLease
 
@@ -210,7 +225,21 @@ func (le *lease) extend(ctx context.Context) error {
 	return nil
 }
 
-func (le *lease) Retired(ctx context.Context) (bool, error) { return le.local.Retired(ctx) }
+// Retired reports whether a request that held this lock before, in this
+// process or another, renewed or destroyed the token. Another process's
+// holder leaves a marker in Redis, which lives for the lock wait and
+// retiredMargin: long enough for every request that was waiting then, and
+// for those that come with the old cookie shortly after.
+func (le *lease) Retired(ctx context.Context) (bool, error) {
+	if retired, _ := le.local.Retired(ctx); retired {
+		return true, nil
+	}
+	n, err := le.locker.client.Exists(ctx, retiredPrefix+le.hash).Result()
+	if err != nil {
+		return false, fmt.Errorf("session lock: %w", err)
+	}
+	return n == 1, nil
+}
 
 // Check asks Redis whether the lock is still this lease's, and extends it
 // while at it. It returns an error wrapping sessionlock.ErrLost once the
@@ -228,18 +257,24 @@ func (le *lease) Release(retired bool) {
 	le.once.Do(func() {
 		le.stop()
 		<-le.stopped // no refresh runs after Release returns
-		le.locker.release(le.hash, le.owner)
+		le.locker.release(le.hash, le.owner, retired)
 		le.local.Release(retired)
 	})
 }
 
-// release deletes the lock if owner still holds it. It runs after the
-// request is done, so it uses a context of its own.
-func (l *Locker) release(hash, owner string) {
+// release deletes the lock if owner still holds it, and with retired sets
+// the marker that tells the next holders so. It runs after the request is
+// done, so it uses a context of its own.
+func (l *Locker) release(hash, owner string, retired bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
 	defer cancel()
+	var markerTTL int64 // 0: no marker
+	if retired {
+		markerTTL = (l.wait + retiredMargin).Milliseconds()
+	}
 	// An error leaves the lock to expire: nothing better can be done here.
-	_ = releaseScript.Run(ctx, l.client, []string{lockPrefix + hash}, owner).Err()
+	_ = releaseScript.Run(ctx, l.client,
+		[]string{lockPrefix + hash, retiredPrefix + hash}, owner, markerTTL).Err()
 }
 
 // jitter returns a random duration between d/2 and d, so that processes

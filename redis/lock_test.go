@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -368,4 +369,65 @@ func goroutinesInPackage() []string {
 		}
 	}
 	return found
+}
+
+func TestRetiredAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	for _, retired := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a waiter on another process learns retired=%v", retired), func(t *testing.T) {
+			token := fmt.Sprintf("retired-%v", retired)
+			holder := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
+			waiter := redis.NewLocker(newClient(t, srv), time.Minute, 10*time.Second)
+			lease, err := holder.Lock(ctx, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan error, 1)
+			go func() {
+				w, err := waiter.Lock(ctx, token)
+				if err != nil {
+					got <- err
+					return
+				}
+				defer w.Release(false)
+				r, err := w.Retired(ctx)
+				if err == nil && r != retired {
+					err = fmt.Errorf("waiter's Retired: got %v, want %v", r, retired)
+				}
+				got <- err
+			}()
+			lease.Release(retired)
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	t.Run("the marker holds the token's hash only, and expires", func(t *testing.T) {
+		const token = "plain-retired-token"
+		lease, err := redis.NewLocker(newClient(t, srv), time.Minute, time.Second).Lock(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease.Release(true)
+		client := newClient(t, srv)
+		keys, err := client.Keys(ctx, "*"+sessionstore.HashToken(token)+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 1 {
+			t.Fatalf("keys named after the token's hash after a retiring release: got %q, want one marker", keys)
+		}
+		all, _ := client.Keys(ctx, "*").Result()
+		for _, k := range all {
+			if strings.Contains(k, token) {
+				t.Errorf("key %q contains the cookie token", k)
+			}
+		}
+		if ttl, err := client.PTTL(ctx, keys[0]).Result(); err != nil || ttl <= 0 {
+			t.Errorf("marker %s: time to live %v, %v; want a positive one", keys[0], ttl, err)
+		}
+	})
 }
