@@ -64,13 +64,88 @@ func NewStore(client *goredis.Client) *Store {
 }
 
 // CommitCtx writes a session's data with expiry as its time to live.
+//
+// goredisstore's CommitCtx is one SET of sessionPrefix+token with the time
+// left until expiry as its time to live. Ours writes the same key with the
+// same time to live, but only while the request still holds its session's
+// lock: the check of the lock and the write run as one script inside Redis.
+// Without that, a request that lost its lock (one whose lock was taken
+// away, or expired while Redis did not answer) would overwrite what the
+// request that took the lock since has saved. Such a commit writes nothing
+// and fails with an error wrapping sessionlock.ErrLost. A request without a
+// lease in ctx (a new visitor has no lock yet) writes as goredisstore does.
+// (A script reads and writes two keys, which on a Redis Cluster would have
+// to share a hash slot; this store runs on one Redis.)
+//
 // A session whose expiry has come already is deleted instead: SET with a
 // negative time to live would keep it for ever.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	if time.Until(expiry) < time.Millisecond {
+	ttl := time.Until(expiry)
+	if ttl < time.Millisecond {
 		return s.DeleteCtx(ctx, token)
 	}
-	return s.RedisStore.CommitCtx(ctx, token, b, expiry)
+	le, ok := leaseFrom(ctx)
+	if !ok {
+		return s.RedisStore.CommitCtx(ctx, token, b, expiry)
+	}
+	return s.fenced(ctx, commitScript, le, token, b, ttl.Milliseconds())
+}
+
+// DeleteCtx removes a session. goredisstore's DeleteCtx is one DEL of
+// sessionPrefix+token; ours, like CommitCtx, deletes only while the
+// request's lease still holds its lock, so that a sign-out that lost its
+// lock does not delete what another request has saved since.
+func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	le, ok := leaseFrom(ctx)
+	if !ok {
+		return s.RedisStore.DeleteCtx(ctx, token)
+	}
+	return s.fenced(ctx, deleteScript, le, token)
+}
+
+// commitScript writes the session KEYS[2] with the time to live ARGV[3] (in
+// milliseconds), if the lock KEYS[1] still holds the owner ARGV[1]. It
+// returns 1 if it wrote, 0 if the lock is not the owner's.
+var commitScript = goredis.NewScript(`
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then
+	return 0
+end
+redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
+return 1`)
+
+// deleteScript deletes the session KEYS[2] if the lock KEYS[1] still holds
+// the owner ARGV[1]. It returns 1 if it did, 0 if the lock is not the
+// owner's.
+var deleteScript = goredis.NewScript(`
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then
+	return 0
+end
+redis.call("DEL", KEYS[2])
+return 1`)
+
+// leaseFrom returns the lease of this package that ctx carries, if any.
+func leaseFrom(ctx context.Context) (*lease, bool) {
+	l, ok := sessionlock.FromContext(ctx)
+	if !ok {
+		return nil, false
+	}
+	le, ok := l.(*lease)
+	return le, ok
+}
+
+// fenced runs script on le's lock and token's session, with le's owner and
+// then args as its arguments. It fails with an error wrapping
+// sessionlock.ErrLost if the script found the lock no longer le's.
+func (s *Store) fenced(ctx context.Context, script *goredis.Script, le *lease, token string, args ...any) error {
+	keys := []string{lockPrefix + le.hash, sessionPrefix + token}
+	done, err := script.Run(ctx, s.client, keys, append([]any{le.owner}, args...)...).Bool()
+	if err != nil {
+		return err
+	}
+	if !done {
+		return fmt.Errorf("session store: %w", sessionlock.ErrLost)
+	}
+	return nil
 }
 
 // scs calls the context variants (FindCtx, CommitCtx, DeleteCtx) when a
