@@ -93,7 +93,8 @@ type Locker struct {
 
 // NewLocker returns a locker on client whose locks expire ttl after their
 // holder last extended them, and whose Lock gives up after waiting for
-// wait.
+// wait. The client should have ContextTimeoutEnabled, as Open's has, so
+// that a call to a Redis that hangs ends at its context's deadline.
 func NewLocker(client *goredis.Client, ttl, wait time.Duration) *Locker {
 	return &Locker{
 		client: client,

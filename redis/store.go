@@ -25,6 +25,12 @@ const sessionPrefix = "scs:session:"
 // pingTimeout bounds the check at start-up that Redis answers.
 const pingTimeout = 3 * time.Second
 
+// The health check writes healthKey, which expires after healthTTL.
+const (
+	healthKey = "session-health"
+	healthTTL = 10 * time.Second
+)
+
 // Store keeps sessions in Redis, each as one string key with a time to live,
 // so Redis deletes expired sessions itself and no cleanup loop is needed.
 // It also hands out the per-session lock (see Locker), because processes
@@ -43,6 +49,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w", err)
 	}
+	// Every call ends at its context's deadline (the health check's, the
+	// lock wait's), not only at the client's read timeout, which is longer.
+	opts.ContextTimeoutEnabled = true
 	client := goredis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
@@ -173,9 +182,13 @@ func (s *Store) Lock(ctx context.Context, token string) (sessionlock.Lease, erro
 	return s.locker.Lock(ctx, token)
 }
 
-// Check reports whether Redis answers, for the health check.
+// Check reports whether Redis would save a session now, for the health
+// check. It writes a key rather than sending PING, because a Redis that
+// refuses writes still answers PING: one out of memory under
+// maxmemory-policy noeviction, one whose last background save failed (with
+// stop-writes-on-bgsave-error), a read-only replica.
 func (s *Store) Check(ctx context.Context) error {
-	return s.client.Ping(ctx).Err()
+	return s.client.Set(ctx, healthKey, "ok", healthTTL).Err()
 }
 
 // Close closes the connections to Redis.

@@ -276,3 +276,84 @@ func TestStoreCommitsOnlyUnderItsLock(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreCheckProbesAWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// refuseWrites makes a Redis that answers PING but refuses writes,
+		// from srv or next to it, and returns its URL and how to undo it.
+		refuseWrites func(t *testing.T, srv *redistest.Server) (url string, undo func())
+	}{
+		{"out of memory under noeviction", func(t *testing.T, srv *redistest.Server) (string, func()) {
+			admin := newClient(t, srv)
+			for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+				if err := admin.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return srv.URL, func() {
+				if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"a read-only replica", func(t *testing.T, srv *redistest.Server) (string, func()) {
+			host, port, _ := strings.Cut(srv.Addr, ":")
+			replica := redistest.Start(t, "--replicaof", host, port)
+			admin := newClient(t, replica)
+			return replica.URL, func() {
+				if err := admin.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.Start(t)
+			url, undo := tc.refuseWrites(t, srv)
+			store, err := redis.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			if err := store.Check(ctx); err == nil {
+				t.Fatal("Check on a Redis that refuses writes: got nil, want an error")
+			}
+			undo()
+			if err := store.Check(ctx); err != nil {
+				t.Fatalf("Check once writes are accepted again: got %v, want nil", err)
+			}
+		})
+	}
+}
+
+// A Redis that stops answering (here its process is paused) fails Check
+// when the caller's deadline comes, not when the client's read timeout
+// (set to a minute here) would end the call.
+func TestStoreCheckKeepsTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	store, err := redis.Open(context.Background(), srv.URL+"?read_timeout=1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv.Pause()
+	defer srv.Resume()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- store.Check(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Check on a paused Redis: got nil, want an error")
+		}
+	case <-time.After(20 * time.Second): // only keeps a broken client from hanging the test
+		t.Fatal("Check on a paused Redis had not returned 20s after its 200ms deadline")
+	}
+}
