@@ -31,6 +31,9 @@ const (
 	healthTTL = 10 * time.Second
 )
 
+// scanCount is how many keys Active asks SCAN to look at in each step.
+const scanCount = 1000
+
 // Store keeps sessions in Redis, each as one string key with a time to live,
 // so Redis deletes expired sessions itself and no cleanup loop is needed.
 // It also hands out the per-session lock (see Locker), because processes
@@ -221,16 +224,29 @@ func (s *Store) Row(ctx context.Context, token string) (size int, expiry time.Ti
 	}
 }
 
-// Active counts the sessions, walking every key with SCAN. Redis has no
-// index to count keys by prefix, so this reads the whole keyspace in steps:
-// fine for a demo's inspector, too slow for millions of sessions (keep a
-// counter, or leave the number out, there).
+// Active returns about how many sessions there are. Redis has no index to
+// count keys by prefix, so this walks the whole keyspace with SCAN, a step
+// of scanCount keys at a time, and counts the keys as they pass, keeping
+// none: its memory stays flat however many sessions there are, but its time
+// grows with them, so call it in the background rather than per request.
+// The count is approximate: SCAN may return a key twice (when Redis resizes
+// its table during the walk) and may miss keys added or removed meanwhile.
+// It stops with ctx's error once ctx is done.
 func (s *Store) Active(ctx context.Context) (int, error) {
-	// SCAN may return a key more than once; count each once.
-	seen := make(map[string]struct{})
-	iter := s.client.Scan(ctx, 0, sessionPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		seen[iter.Val()] = struct{}{}
+	n := 0
+	var cursor uint64
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		keys, next, err := s.client.Scan(ctx, cursor, sessionPrefix+"*", scanCount).Result()
+		if err != nil {
+			return 0, err
+		}
+		n += len(keys)
+		if next == 0 {
+			return n, nil
+		}
+		cursor = next
 	}
-	return len(seen), iter.Err()
 }

@@ -357,3 +357,18 @@ func TestStoreCheckKeepsTheCallersDeadline(t *testing.T) {
 		t.Fatal("Check on a paused Redis had not returned 20s after its 200ms deadline")
 	}
 }
+
+func TestStoreActiveStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	store, err := redis.Open(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := store.Active(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Active with a cancelled context: got %d, %v, want an error wrapping context.Canceled", n, err)
+	}
+}
