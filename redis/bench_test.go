@@ -20,7 +20,7 @@ import (
 //	go test ./redis -run '^$' -bench .
 func BenchmarkRedis(b *testing.B) {
 	srv := redistest.Start(b)
-	store, err := redis.Open(context.Background(), srv.URL)
+	store, err := redis.Open(context.Background(), srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		b.Fatal(err)
 	}

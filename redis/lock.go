@@ -15,7 +15,9 @@ import (
 	"example.com/gosessions/sessionstore"
 )
 
-// Lock settings used by NewStore.
+// Lock settings. Every Store waits up to DefaultLockWait for a lock;
+// DefaultLockTTL is the time to live to give Open unless there is a reason
+// for another.
 const (
 	// DefaultLockTTL is how long a lock outlives a process that died while
 	// holding it. A live holder extends its lock every third of this (see

@@ -46,8 +46,10 @@ type Store struct {
 
 // Open connects to the Redis server at url (redis://[:password@]host:port/db)
 // and checks that it answers, so that a wrong address or a stopped server
-// stops the program at start-up rather than at the first request.
-func Open(ctx context.Context, url string) (*Store, error) {
+// stops the program at start-up rather than at the first request. A
+// session's lock expires lockTTL after its holder last extended it
+// (DefaultLockTTL suits most uses; see Locker).
+func Open(ctx context.Context, url string, lockTTL time.Duration) (*Store, error) {
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w", err)
@@ -62,16 +64,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("redis at %s does not answer: %w", opts.Addr, err)
 	}
-	return NewStore(client), nil
+	return NewStore(client, lockTTL), nil
 }
 
-// NewStore returns the store on client, with the default lock settings.
-// Closing the store closes the client.
-func NewStore(client *goredis.Client) *Store {
+// NewStore returns the store on client, whose session locks expire lockTTL
+// after their holder last extended them. Closing the store closes the
+// client.
+func NewStore(client *goredis.Client, lockTTL time.Duration) *Store {
 	return &Store{
 		RedisStore: goredisstore.NewWithPrefix(client, sessionPrefix),
 		client:     client,
-		locker:     NewLocker(client, DefaultLockTTL, DefaultLockWait),
+		locker:     NewLocker(client, lockTTL, DefaultLockWait),
 	}
 }
 

@@ -32,7 +32,7 @@ func TestStore(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	store, err := redis.Open(ctx, srv.URL)
+	store, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestStoreWithoutRedis(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	store, err := redis.Open(ctx, srv.URL)
+	store, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestStoreWithoutRedis(t *testing.T) {
 		}
 	})
 	t.Run("Open fails", func(t *testing.T) {
-		if s, err := redis.Open(ctx, srv.URL); err == nil {
+		if s, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL); err == nil {
 			s.Close()
 			t.Fatal("Open with Redis stopped: got nil error, want an error")
 		}
@@ -191,7 +191,7 @@ func TestStoreCommitsOnlyUnderItsLock(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	store, err := redis.Open(ctx, srv.URL)
+	store, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestStoreCheckProbesAWrite(t *testing.T) {
 			t.Parallel()
 			srv := redistest.Start(t)
 			url, undo := tc.refuseWrites(t, srv)
-			store, err := redis.Open(ctx, url)
+			store, err := redis.Open(ctx, url, redis.DefaultLockTTL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,7 +336,7 @@ func TestStoreCheckProbesAWrite(t *testing.T) {
 func TestStoreCheckKeepsTheCallersDeadline(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	store, err := redis.Open(context.Background(), srv.URL+"?read_timeout=1m")
+	store, err := redis.Open(context.Background(), srv.URL+"?read_timeout=1m", redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestStoreCheckKeepsTheCallersDeadline(t *testing.T) {
 func TestStoreActiveStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	store, err := redis.Open(context.Background(), srv.URL)
+	store, err := redis.Open(context.Background(), srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
