@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -216,6 +217,32 @@ func TestRedisOutage(t *testing.T) {
 			t.Fatalf("first visit after Redis came back: viewCount = %d, want %d", got, want)
 		}
 	})
+}
+
+// TestRedisRefusingWritesFailsHealthz makes Redis refuse writes while it
+// still answers PING: out of memory under maxmemory-policy noeviction. No
+// session can be saved then, so /healthz must say 503, and 200 again once
+// Redis accepts writes.
+func TestRedisRefusingWritesFailsHealthz(t *testing.T) {
+	t.Parallel()
+	rds := redistest.Start(t)
+	srv := startRedisInstances(t, rds.URL, 1)[0]
+	admin := newRedisLockClient(t, rds)
+	ctx := context.Background()
+
+	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+		if err := admin.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantStatus(t, "GET /healthz while Redis refuses writes", newVisitor(t, srv.URL).get("/healthz"),
+		http.StatusServiceUnavailable)
+
+	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "GET /healthz once Redis accepts writes again", newVisitor(t, srv.URL).get("/healthz"),
+		http.StatusOK)
 }
 
 // TestRedisUnreachableAtStartUp runs the binary against an address where no

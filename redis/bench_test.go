@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"example.com/gosessions/redis"
 	"example.com/gosessions/redis/redistest"
 	"example.com/gosessions/sessionstore"
@@ -18,7 +20,7 @@ import (
 //	go test ./redis -run '^$' -bench .
 func BenchmarkRedis(b *testing.B) {
 	srv := redistest.Start(b)
-	store, err := redis.Open(context.Background(), srv.URL)
+	store, err := redis.Open(context.Background(), srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,6 +51,32 @@ func BenchmarkRedis(b *testing.B) {
 				b.Fatal(err)
 			}
 			i++
+		}
+	})
+	b.Run("active-100k", func(b *testing.B) {
+		// Active walks every key: what it costs grows with the sessions,
+		// which is why the server calls it in the background only.
+		const sessions = 100_000
+		opts, err := goredis.ParseURL(srv.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		client := goredis.NewClient(opts)
+		defer client.Close()
+		_, err = client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i := range sessions {
+				p.Set(ctx, "scs:session:"+sessionstore.HashToken("active-"+strconv.Itoa(i)), data, time.Hour)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := store.Active(ctx); err != nil || n < sessions {
+				b.Fatalf("Active: got %d, %v, want at least %d", n, err, sessions)
+			}
 		}
 	})
 }

@@ -3,6 +3,8 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +13,8 @@ import (
 
 	"example.com/gosessions/redis"
 	"example.com/gosessions/redis/redistest"
+	"example.com/gosessions/sessionlock"
+	"example.com/gosessions/sessionstore"
 )
 
 // Two Lockers, each on its own connection pool, stand for two server
@@ -153,17 +157,21 @@ func TestLocker(t *testing.T) {
 	})
 
 	t.Run("only the owner releases a lock", func(t *testing.T) {
-		// The first holder's lock expires while it still runs; a second
-		// request takes the lock; then the first one finishes and unlocks.
-		// That must not release the second one's lock.
-		first := redis.NewLocker(newClient(t, srv), 200*time.Millisecond, time.Second)
+		// The first holder loses its lock while it still runs (here it is
+		// deleted behind its back); a second request takes the lock; then
+		// the first one finishes and unlocks. That must not release the
+		// second one's lock.
+		first := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
 		second := redis.NewLocker(newClient(t, srv), time.Minute, 10*time.Second)
 		third := redis.NewLocker(newClient(t, srv), time.Minute, 300*time.Millisecond)
 		leaseFirst, err := first.Lock(ctx, "owned")
 		if err != nil {
 			t.Fatal(err)
 		}
-		leaseSecond, err := second.Lock(ctx, "owned") // waits for the expiry
+		if err := newClient(t, srv).Del(ctx, lockKey("owned")).Err(); err != nil {
+			t.Fatal(err)
+		}
+		leaseSecond, err := second.Lock(ctx, "owned")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,4 +219,215 @@ func TestLockerWithoutRedisFailsWithoutWaiting(t *testing.T) {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		t.Fatalf("Lock with Redis stopped: got %v, want Redis's own error, not a context error", err)
 	}
+}
+
+// lockKey is the key of the lock of the session with this cookie token,
+// for tests that take a lock away behind its holder's back.
+func lockKey(token string) string { return "session-lock:" + sessionstore.HashToken(token) }
+
+func TestLeaseKeepsItsLock(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	const ttl = 300 * time.Millisecond
+
+	t.Run("a lease held for several TTLs keeps the lock", func(t *testing.T) {
+		holder := redis.NewLocker(newClient(t, srv), ttl, time.Second)
+		lease, err := holder.Lock(ctx, "long-request")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lease.Release(false)
+		// The other locker polls for the lock during five of its TTLs: a
+		// lock that nobody extends expires in the first.
+		other := redis.NewLocker(newClient(t, srv), ttl, 5*ttl)
+		if l, err := other.Lock(ctx, "long-request"); !errors.Is(err, context.DeadlineExceeded) {
+			if err == nil {
+				l.Release(false)
+			}
+			t.Fatalf("Lock while another lease holds the lock for 5 TTLs: got %v, want DeadlineExceeded", err)
+		}
+		if err := lease.Check(ctx); err != nil {
+			t.Errorf("Check after 5 TTLs: got %v, want nil", err)
+		}
+	})
+
+	t.Run("Check reports a lock that was taken away", func(t *testing.T) {
+		for _, tc := range []struct {
+			name     string
+			takeAway func(t *testing.T, token string)
+		}{
+			{"deleted", func(t *testing.T, token string) {
+				if err := newClient(t, srv).Del(ctx, lockKey(token)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"deleted, then taken by another request", func(t *testing.T, token string) {
+				if err := newClient(t, srv).Del(ctx, lockKey(token)).Err(); err != nil {
+					t.Fatal(err)
+				}
+				other, err := redis.NewLocker(newClient(t, srv), time.Minute, time.Second).Lock(ctx, token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { other.Release(false) })
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				token := "taken-" + strings.ReplaceAll(tc.name, " ", "-")
+				lease, err := redis.NewLocker(newClient(t, srv), ttl, time.Second).Lock(ctx, token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lease.Release(false)
+				tc.takeAway(t, token)
+				if err := lease.Check(ctx); !errors.Is(err, sessionlock.ErrLost) {
+					t.Fatalf("Check: got %v, want an error wrapping ErrLost", err)
+				}
+				// A lost lock stays lost, although the key is gone or another's.
+				time.Sleep(ttl)
+				if err := lease.Check(ctx); !errors.Is(err, sessionlock.ErrLost) {
+					t.Fatalf("Check a TTL later: got %v, want an error wrapping ErrLost", err)
+				}
+			})
+		}
+	})
+
+	t.Run("a lock that could not be extended in time is lost", func(t *testing.T) {
+		// Its own Redis, stopped under the holder: no refresh gets through,
+		// and Check must not take a lock whose key may have expired for held.
+		own := redistest.Start(t)
+		lease, err := redis.NewLocker(newClient(t, own), ttl, time.Second).Lock(ctx, "stranded")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lease.Release(false)
+		own.Stop()
+		time.Sleep(2 * ttl)
+		if err := lease.Check(ctx); !errors.Is(err, sessionlock.ErrLost) {
+			t.Fatalf("Check: got %v, want an error wrapping ErrLost", err)
+		}
+	})
+}
+
+// TestReleaseEndsTheRefresh holds a few leases, releases them, and then
+// looks at every goroutine's stack: none may still run this package's code.
+// It runs on its own (not in parallel) so that no other test's lease is
+// in the count.
+func TestReleaseEndsTheRefresh(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	l := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
+	var leases []sessionlock.Lease
+	for _, token := range []string{"a", "b", "c"} {
+		lease, err := l.Lock(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases = append(leases, lease)
+	}
+	if got := waitGoroutinesInPackage(t, func(n int) bool { return n >= len(leases) }); got < len(leases) {
+		t.Fatalf("goroutines running the redis package with %d leases held: got %d, want at least %d (one refresh each)",
+			len(leases), got, len(leases))
+	}
+	for _, lease := range leases {
+		lease.Release(false)
+	}
+	if got := waitGoroutinesInPackage(t, func(n int) bool { return n == 0 }); got != 0 {
+		t.Fatalf("goroutines running the redis package after every lease was released: got %d, want 0\n%s",
+			got, goroutinesInPackage())
+	}
+}
+
+// waitGoroutinesInPackage waits, for a few seconds at most, until the number
+// of goroutines running this package's code satisfies ok, and returns the
+// last number seen.
+func waitGoroutinesInPackage(t *testing.T, ok func(int) bool) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := len(goroutinesInPackage())
+		if ok(n) || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// goroutinesInPackage returns the stacks of the goroutines that have a
+// frame in package redis (its tests, package redis_test, do not count).
+func goroutinesInPackage() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		for line := range strings.Lines(g) {
+			if strings.HasPrefix(line, "example.com/gosessions/redis.") {
+				found = append(found, g)
+				break
+			}
+		}
+	}
+	return found
+}
+
+func TestRetiredAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	for _, retired := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a waiter on another process learns retired=%v", retired), func(t *testing.T) {
+			token := fmt.Sprintf("retired-%v", retired)
+			holder := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
+			waiter := redis.NewLocker(newClient(t, srv), time.Minute, 10*time.Second)
+			lease, err := holder.Lock(ctx, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan error, 1)
+			go func() {
+				w, err := waiter.Lock(ctx, token)
+				if err != nil {
+					got <- err
+					return
+				}
+				defer w.Release(false)
+				r, err := w.Retired(ctx)
+				if err == nil && r != retired {
+					err = fmt.Errorf("waiter's Retired: got %v, want %v", r, retired)
+				}
+				got <- err
+			}()
+			lease.Release(retired)
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	t.Run("the marker holds the token's hash only, and expires", func(t *testing.T) {
+		const token = "plain-retired-token"
+		lease, err := redis.NewLocker(newClient(t, srv), time.Minute, time.Second).Lock(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease.Release(true)
+		client := newClient(t, srv)
+		keys, err := client.Keys(ctx, "*"+sessionstore.HashToken(token)+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 1 {
+			t.Fatalf("keys named after the token's hash after a retiring release: got %q, want one marker", keys)
+		}
+		all, _ := client.Keys(ctx, "*").Result()
+		for _, k := range all {
+			if strings.Contains(k, token) {
+				t.Errorf("key %q contains the cookie token", k)
+			}
+		}
+		if ttl, err := client.PTTL(ctx, keys[0]).Result(); err != nil || ttl <= 0 {
+			t.Errorf("marker %s: time to live %v, %v; want a positive one", keys[0], ttl, err)
+		}
+	})
 }

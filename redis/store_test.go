@@ -3,6 +3,7 @@ package redis_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"example.com/gosessions/redis"
 	"example.com/gosessions/redis/redistest"
+	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sessionstore"
 )
 
@@ -30,7 +32,7 @@ func TestStore(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	store, err := redis.Open(ctx, srv.URL)
+	store, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func TestStoreWithoutRedis(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	store, err := redis.Open(ctx, srv.URL)
+	store, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +180,195 @@ func TestStoreWithoutRedis(t *testing.T) {
 		}
 	})
 	t.Run("Open fails", func(t *testing.T) {
-		if s, err := redis.Open(ctx, srv.URL); err == nil {
+		if s, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL); err == nil {
 			s.Close()
 			t.Fatal("Open with Redis stopped: got nil error, want an error")
 		}
 	})
+}
+
+func TestStoreCommitsOnlyUnderItsLock(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	store, err := redis.Open(ctx, srv.URL, redis.DefaultLockTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	expiry := time.Now().Add(time.Hour)
+
+	// lockedCtx takes the lock of token and returns a request context
+	// carrying the lease, as the web layer's would.
+	lockedCtx := func(t *testing.T, token string) context.Context {
+		t.Helper()
+		lease, err := store.Lock(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lease.Release(false) })
+		return sessionlock.NewContext(ctx, lease)
+	}
+	takeAway := func(t *testing.T, token string) {
+		t.Helper()
+		if err := newClient(t, srv).Del(ctx, lockKey(token)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("a commit under a held lock is saved", func(t *testing.T) {
+		const token = "held"
+		rctx := lockedCtx(t, token)
+		if err := store.CommitCtx(rctx, sessionstore.HashToken(token), []byte("saved"), expiry); err != nil {
+			t.Fatalf("CommitCtx: got %v, want nil", err)
+		}
+		if got, found, err := store.Find(sessionstore.HashToken(token)); err != nil || string(got) != "saved" {
+			t.Fatalf("Find: got %q found=%v err=%v, want %q", got, found, err, "saved")
+		}
+	})
+
+	t.Run("a commit after the lock was lost is refused and writes nothing", func(t *testing.T) {
+		const token = "lost-commit"
+		hashed := sessionstore.HashToken(token)
+		rctx := lockedCtx(t, token)
+		takeAway(t, token)
+		// The new token that a sign-in would save under is fenced by the
+		// old token's lock as well.
+		for _, key := range []string{hashed, sessionstore.HashToken("renewed")} {
+			if err := store.CommitCtx(rctx, key, []byte("late"), expiry); !errors.Is(err, sessionlock.ErrLost) {
+				t.Fatalf("CommitCtx: got %v, want an error wrapping ErrLost", err)
+			}
+			if _, found, err := store.Find(key); err != nil || found {
+				t.Fatalf("Find after a refused commit: got found=%v err=%v, want found=false", found, err)
+			}
+		}
+	})
+
+	t.Run("a delete after the lock was lost is refused", func(t *testing.T) {
+		const token = "lost-delete"
+		hashed := sessionstore.HashToken(token)
+		if err := store.Commit(hashed, []byte("kept"), expiry); err != nil {
+			t.Fatal(err)
+		}
+		rctx := lockedCtx(t, token)
+		takeAway(t, token)
+		if err := store.DeleteCtx(rctx, hashed); !errors.Is(err, sessionlock.ErrLost) {
+			t.Fatalf("DeleteCtx: got %v, want an error wrapping ErrLost", err)
+		}
+		if got, _, _ := store.Find(hashed); string(got) != "kept" {
+			t.Fatalf("Find after a refused delete: got %q, want %q", got, "kept")
+		}
+	})
+
+	t.Run("a fenced commit keeps goredisstore's key and expiry", func(t *testing.T) {
+		const token = "format"
+		hashed := sessionstore.HashToken(token)
+		rctx := lockedCtx(t, token)
+		if err := store.CommitCtx(rctx, hashed, []byte("x"), expiry); err != nil {
+			t.Fatal(err)
+		}
+		ttl, err := newClient(t, srv).PTTL(ctx, "scs:session:"+hashed).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := (time.Until(expiry) - ttl).Abs(); d > 2*time.Second {
+			t.Errorf("time to live of scs:session:<hash>: got %v, want about %v", ttl, time.Until(expiry))
+		}
+	})
+}
+
+func TestStoreCheckProbesAWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// refuseWrites makes a Redis that answers PING but refuses writes,
+		// from srv or next to it, and returns its URL and how to undo it.
+		refuseWrites func(t *testing.T, srv *redistest.Server) (url string, undo func())
+	}{
+		{"out of memory under noeviction", func(t *testing.T, srv *redistest.Server) (string, func()) {
+			admin := newClient(t, srv)
+			for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+				if err := admin.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return srv.URL, func() {
+				if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"a read-only replica", func(t *testing.T, srv *redistest.Server) (string, func()) {
+			host, port, _ := strings.Cut(srv.Addr, ":")
+			replica := redistest.Start(t, "--replicaof", host, port)
+			admin := newClient(t, replica)
+			return replica.URL, func() {
+				if err := admin.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.Start(t)
+			url, undo := tc.refuseWrites(t, srv)
+			store, err := redis.Open(ctx, url, redis.DefaultLockTTL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			if err := store.Check(ctx); err == nil {
+				t.Fatal("Check on a Redis that refuses writes: got nil, want an error")
+			}
+			undo()
+			if err := store.Check(ctx); err != nil {
+				t.Fatalf("Check once writes are accepted again: got %v, want nil", err)
+			}
+		})
+	}
+}
+
+// A Redis that stops answering (here its process is paused) fails Check
+// when the caller's deadline comes, not when the client's read timeout
+// (set to a minute here) would end the call.
+func TestStoreCheckKeepsTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	store, err := redis.Open(context.Background(), srv.URL+"?read_timeout=1m", redis.DefaultLockTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv.Pause()
+	defer srv.Resume()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- store.Check(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Check on a paused Redis: got nil, want an error")
+		}
+	case <-time.After(20 * time.Second): // only keeps a broken client from hanging the test
+		t.Fatal("Check on a paused Redis had not returned 20s after its 200ms deadline")
+	}
+}
+
+func TestStoreActiveStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	store, err := redis.Open(context.Background(), srv.URL, redis.DefaultLockTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := store.Active(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Active with a cancelled context: got %d, %v, want an error wrapping context.Canceled", n, err)
+	}
 }

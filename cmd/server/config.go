@@ -6,7 +6,14 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"example.com/gosessions/redis"
 )
+
+// minRedisLockTTL is the shortest -redis-lock-ttl: a holder extends its lock
+// every third of it, and a lock that lives for only a few round trips to
+// Redis would be lost to any pause.
+const minRedisLockTTL = 100 * time.Millisecond
 
 // config is everything the server can be told at start-up. Each flag falls
 // back to an environment variable, and then to a default that suits running
@@ -16,6 +23,7 @@ type config struct {
 	dbPath          string
 	store           string
 	redisURL        string
+	redisLockTTL    time.Duration
 	lifetime        time.Duration
 	idleTimeout     time.Duration
 	cleanupInterval time.Duration
@@ -35,6 +43,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.dbPath, "db", env.str("DB_PATH", "data/sessions.db"), "SQLite database file, created if missing (env DB_PATH)")
 	fs.StringVar(&cfg.store, "store", env.str("STORE", "sqlite"), "session store: sqlite, memory or redis (env STORE)")
 	fs.StringVar(&cfg.redisURL, "redis-url", env.str("REDIS_URL", ""), "Redis server for -store redis, such as redis://localhost:6379/0 (env REDIS_URL)")
+	fs.DurationVar(&cfg.redisLockTTL, "redis-lock-ttl", env.duration("REDIS_LOCK_TTL", redis.DefaultLockTTL), "with -store redis, how long a session's lock outlives a server that died holding it (env REDIS_LOCK_TTL)")
 	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", env.duration("IDLE_TIMEOUT", 2*time.Hour), "end a session after this long without a request; 0 turns it off (env IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.cleanupInterval, "cleanup-interval", env.duration("CLEANUP_INTERVAL", 5*time.Minute), "how often expired sessions are deleted; 0 turns it off (env CLEANUP_INTERVAL)")
@@ -55,6 +64,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-store must be sqlite, memory or redis, not %q", cfg.store)
 	case cfg.store == "redis" && cfg.redisURL == "":
 		return cfg, fmt.Errorf("-store redis needs -redis-url, such as redis://localhost:6379/0")
+	case cfg.redisLockTTL < minRedisLockTTL:
+		return cfg, fmt.Errorf("-redis-lock-ttl must be at least %v", minRedisLockTTL)
 	case cfg.lifetime <= 0:
 		return cfg, fmt.Errorf("-lifetime must be positive")
 	case cfg.idleTimeout < 0 || cfg.cleanupInterval < 0:

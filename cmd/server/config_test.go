@@ -11,6 +11,7 @@ func TestParseConfig(t *testing.T) {
 		addr:            "localhost:8080",
 		dbPath:          "data/sessions.db",
 		store:           "sqlite",
+		redisLockTTL:    10 * time.Second,
 		lifetime:        24 * time.Hour,
 		idleTimeout:     2 * time.Hour,
 		cleanupInterval: 5 * time.Minute,
@@ -31,16 +32,16 @@ func TestParseConfig(t *testing.T) {
 		{"no flags and no environment gives the defaults", nil, nil, defaults},
 		{"every flag is read", []string{
 			"-addr", ":9000", "-db", "/var/lib/app/s.db", "-store", "memory", "-lifetime", "1h",
-			"-idle-timeout", "10m", "-cleanup-interval", "30s", "-secure-cookie",
+			"-idle-timeout", "10m", "-cleanup-interval", "30s", "-secure-cookie", "-redis-lock-ttl", "1s",
 		}, nil, config{
-			addr: ":9000", dbPath: "/var/lib/app/s.db", store: "memory", lifetime: time.Hour,
+			addr: ":9000", dbPath: "/var/lib/app/s.db", store: "memory", redisLockTTL: time.Second, lifetime: time.Hour,
 			idleTimeout: 10 * time.Minute, cleanupInterval: 30 * time.Second, secureCookie: true,
 		}},
 		{"the environment fills in for missing flags", nil, map[string]string{
 			"ADDR": ":7000", "DB_PATH": "x.db", "STORE": "memory", "LIFETIME": "3h",
-			"IDLE_TIMEOUT": "1m", "CLEANUP_INTERVAL": "1s", "SECURE_COOKIE": "true",
+			"IDLE_TIMEOUT": "1m", "CLEANUP_INTERVAL": "1s", "SECURE_COOKIE": "true", "REDIS_LOCK_TTL": "2s",
 		}, config{
-			addr: ":7000", dbPath: "x.db", store: "memory", lifetime: 3 * time.Hour,
+			addr: ":7000", dbPath: "x.db", store: "memory", redisLockTTL: 2 * time.Second, lifetime: 3 * time.Hour,
 			idleTimeout: time.Minute, cleanupInterval: time.Second, secureCookie: true,
 		}},
 		{"a flag beats the environment", []string{"-addr", ":1", "-db", "flag.db", "-lifetime", "2h", "-secure-cookie=false"},
@@ -87,6 +88,9 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 		{"bad IDLE_TIMEOUT", nil, map[string]string{"IDLE_TIMEOUT": "soon"}},
 		{"bad CLEANUP_INTERVAL", nil, map[string]string{"CLEANUP_INTERVAL": "5"}},
 		{"bad SECURE_COOKIE", nil, map[string]string{"SECURE_COOKIE": "yes please"}},
+		{"bad REDIS_LOCK_TTL", nil, map[string]string{"REDIS_LOCK_TTL": "10"}},
+		{"zero redis lock TTL", []string{"-redis-lock-ttl", "0"}, nil},
+		{"redis lock TTL too short to extend", []string{"-redis-lock-ttl", "10ms"}, nil},
 		{"bad -secure-cookie value", []string{"-secure-cookie=maybe"}, nil},
 		// A bad environment value is an error even when a flag overrides it:
 		// the operator should hear about a typo before it matters.

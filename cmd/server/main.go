@@ -161,7 +161,7 @@ func openStore(ctx context.Context, cfg config, db *sqlite.DB, logger *slog.Logg
 		return sessionstore.NewSQLite(db, cfg.cleanupInterval, logger)
 	case "redis":
 		// Redis expires sessions itself: no cleanup to run.
-		store, err := redis.Open(ctx, cfg.redisURL)
+		store, err := redis.Open(ctx, cfg.redisURL, cfg.redisLockTTL)
 		if err != nil {
 			return nil, err
 		}

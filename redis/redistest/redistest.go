@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,6 +111,23 @@ func (s *Server) Stop() {
 	}
 	s.cmd.Process.Kill()
 	<-s.done
+}
+
+// Pause stops the process without ending it (SIGSTOP), as a machine that
+// hangs would: connections stay open and nothing answers.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("pause redis-server: %v", err)
+	}
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("resume redis-server: %v", err)
+	}
 }
 
 // Restart starts the server again on the same port and the same folder,
