@@ -8,13 +8,19 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sqlite"
 )
 
 // serverError is where every unexpected error ends: it is logged with the
 // request id, and the visitor sees a generic 500 page that quotes the id but
-// shows nothing of the error itself.
+// shows nothing of the error itself. A lost session lock, from a commit,
+// RenewToken or Destroy, is the 503 of sessionLockLost instead.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, sessionlock.ErrLost) {
+		s.sessionLockLost(w, r, err)
+		return
+	}
 	s.logger.LogAttrs(r.Context(), slog.LevelError, "server error",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),

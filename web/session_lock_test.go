@@ -156,6 +156,17 @@ func (s fencedStore) CommitCtx(ctx context.Context, token string, b []byte, expi
 	return s.SQLite.Commit(token, b, expiry)
 }
 
+// DeleteCtx is fenced the same way: RenewToken and Destroy delete the old
+// row through it.
+func (s fencedStore) DeleteCtx(ctx context.Context, token string) error {
+	if lease, ok := sessionlock.FromContext(ctx); ok {
+		if err := lease.Check(ctx); err != nil {
+			return fmt.Errorf("fenced delete: %w", err)
+		}
+	}
+	return s.SQLite.Delete(token)
+}
+
 // async sends a request in a goroutine; the answer arrives on the channel.
 // Unlike do, it never calls t.Fatal, which only the test's goroutine may.
 func (b *browser) async(method, path string, form url.Values) <-chan answer {
@@ -347,5 +358,30 @@ func TestRequestThatLostItsLockSavesNothing(t *testing.T) {
 				t.Errorf("got cart %s, want only the two saved adds of ingredient 1", cart.body)
 			}
 		})
+	}
+}
+
+// A sign-in renews the token, which deletes the old row; a store that
+// fences its deletes refuses that once the lock is lost. The visitor gets
+// the same 503 as for a lost commit, not a 500, and keeps the old session.
+func TestSignInThatLostItsLockAnswers503(t *testing.T) {
+	locker := newTestLocker()
+	app := newTestApp(t, appOptions{locker: locker, fence: true})
+	b := newBrowser(t, app.url)
+	for range 2 { // the second one holds the lock
+		wantStatus(t, "add", b.post("/cart/items", url.Values{"ingredient_id": {"1"}}), http.StatusSeeOther)
+	}
+	before := app.storedRow(t, b.cookie())
+
+	locker.loseAfter(0)
+	a := b.post("/login", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}})
+	locker.loseAfter(-1)
+
+	wantStatus(t, "sign-in after the lock was lost", a, http.StatusServiceUnavailable)
+	if c := a.header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("got Set-Cookie %q, want none", c)
+	}
+	if after := app.storedRow(t, b.cookie()); string(after.data) != string(before.data) {
+		t.Errorf("the stored session changed although the lock was lost")
 	}
 }

@@ -300,11 +300,7 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 		token, expiry, err := s.saveSession(ctx)
 		if err != nil {
 			w.Header().Del("Location") // a redirect must not survive as an error page
-			if errors.Is(err, sessionlock.ErrLost) {
-				s.sessionLockLost(w, r, err)
-			} else {
-				s.serverError(w, r, err)
-			}
+			s.serverError(w, r, err)   // a lost lock: 503
 			return false
 		}
 		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
