@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 )
 
 // Locker hands out the lock of each session token.
@@ -45,12 +44,6 @@ type Lease interface {
 // ErrLost is wrapped by Lease.Check when the lock is no longer held.
 var ErrLost = errors.New("session lock lost")
 
-// RetiredFor is how long a lock remembers that its token was retired after
-// the last request that held or waited for it is gone: a request of a
-// double click can reach the server just after the first one ended, still
-// carrying the old cookie. The Redis locker keeps its markers as long.
-const RetiredFor = 10 * time.Second
-
 // Local hands out one lock per key, in this process's memory. A lock
 // exists only while some request holds or waits for it, so the map stays as
 // small as the number of sessions with a request in flight. Locks of
@@ -58,13 +51,6 @@ const RetiredFor = 10 * time.Second
 type Local struct {
 	mu    sync.Mutex
 	locks map[string]*lock
-
-	// Keys retired in the last RetiredFor, with when they were; pruned
-	// at most once per RetiredFor, so it holds what a retirement rate of
-	// the last 20 seconds at most leaves.
-	retired    map[string]time.Time
-	retiredFor time.Duration
-	pruned     time.Time
 }
 
 type lock struct {
@@ -75,7 +61,7 @@ type lock struct {
 
 // NewLocal returns an empty set of locks.
 func NewLocal() *Local {
-	return &Local{locks: make(map[string]*lock), retired: make(map[string]time.Time), retiredFor: RetiredFor}
+	return &Local{locks: make(map[string]*lock)}
 }
 
 // Lock waits until the lock of key is free, takes it, and returns the
@@ -120,21 +106,6 @@ func (l *Local) release(key string, lk *lock) {
 	}
 }
 
-// rememberRetired records that key was retired at now, and forgets the
-// keys retired long enough ago. l.mu must be held.
-func (l *Local) rememberRetired(key string, now time.Time) {
-	l.retired[key] = now
-	if now.Sub(l.pruned) < l.retiredFor {
-		return
-	}
-	for k, at := range l.retired {
-		if now.Sub(at) >= l.retiredFor {
-			delete(l.retired, k)
-		}
-	}
-	l.pruned = now
-}
-
 // LocalLease is a hold on a Local lock.
 type LocalLease struct {
 	l        *Local
@@ -143,14 +114,12 @@ type LocalLease struct {
 	released bool
 }
 
-// Retired reports whether an earlier holder of this lock renewed or
-// destroyed the token, while this request waited for it or in the last
-// RetiredFor.
+// Retired reports whether an earlier holder of this lock, while this
+// request waited for it, renewed or destroyed the token.
 func (le *LocalLease) Retired(context.Context) (bool, error) {
 	le.l.mu.Lock()
 	defer le.l.mu.Unlock()
-	at, recent := le.l.retired[le.key]
-	return le.lk.retired || (recent && time.Since(at) < le.l.retiredFor), nil
+	return le.lk.retired, nil
 }
 
 // Check always succeeds: a lock in memory cannot be lost while its
@@ -167,7 +136,6 @@ func (le *LocalLease) Release(retired bool) {
 		// Before the lock is free: the next holder may ask at once.
 		le.l.mu.Lock()
 		le.lk.retired = true
-		le.l.rememberRetired(le.key, time.Now())
 		le.l.mu.Unlock()
 	}
 	<-le.lk.ch

@@ -190,49 +190,4 @@ func TestLocal(t *testing.T) {
 			}
 		}
 	})
-
-	t.Run("a request arriving just after a retirement learns it too", func(t *testing.T) {
-		l := NewLocal()
-		ctx := context.Background()
-		holder := mustLease(t, l, "a")
-		holder.Release(true)
-
-		late := mustLease(t, l, "a") // nobody was waiting: the lock was gone
-		if r, _ := late.Retired(ctx); !r {
-			t.Errorf("a request right after the retirement: Retired() = false, want true")
-		}
-		late.Release(false)
-		if r := mustRetired(t, l, "b"); r {
-			t.Errorf("another token: Retired() = true, want false")
-		}
-
-		l.retiredFor = 0 // as if RetiredFor had passed
-		if r := mustRetired(t, l, "a"); r {
-			t.Errorf("after RetiredFor: Retired() = true, want false")
-		}
-		l.rememberRetired("c", time.Now()) // prunes what has expired
-		if _, ok := l.retired["a"]; ok {
-			t.Errorf("an expired retirement is still remembered after a prune")
-		}
-	})
-}
-
-func mustLease(t *testing.T, l *Local, key string) Lease {
-	t.Helper()
-	lease, err := l.Lock(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lease
-}
-
-func mustRetired(t *testing.T, l *Local, key string) bool {
-	t.Helper()
-	lease := mustLease(t, l, key)
-	defer lease.Release(false)
-	r, err := lease.Retired(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
