@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,4 +110,23 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 
 func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
+}
+
+// Asking for the usage is no failure: -help and -h print every flag and
+// exit 0, before anything is opened.
+func TestHelpPrintsTheFlagsAndSucceeds(t *testing.T) {
+	for _, arg := range []string{"-help", "-h", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), []string{arg}, mapEnv(nil), &stdout, &stderr)
+			if err != nil {
+				t.Errorf("got error %v, want nil (exit status 0)", err)
+			}
+			for _, name := range []string{"-addr", "-db", "-store"} {
+				if !strings.Contains(stderr.String(), name) {
+					t.Errorf("got usage without %s:\n%s", name, stderr.String())
+				}
+			}
+		})
+	}
 }

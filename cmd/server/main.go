@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,6 +48,9 @@ const shutdownTimeout = 10 * time.Second
 // are saved), stop the session cleanup, close the database.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -help printed the usage, as asked: no failure
+	}
 	if err != nil {
 		return err
 	}
