@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"bufio"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sendFormHead starts a form POST to path on a connection of its own: it
+// sends the request's headers, announcing a body of length bytes, with
+// "Expect: 100-continue", and waits for the server's "100 Continue", which
+// net/http sends when a handler starts reading the body. From then on the
+// request is in flight, in a handler, waiting for its body. cookie is the
+// session cookie to send, or "" for none.
+func sendFormHead(t *testing.T, srv *server, path, cookie string, length int) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, host := dialRaw(t, srv)
+	head := "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" +
+		"Content-Type: application/x-www-form-urlencoded\r\n" +
+		"Content-Length: " + strconv.Itoa(length) + "\r\n" +
+		"Expect: 100-continue\r\n"
+	if cookie != "" {
+		head += "Cookie: session=" + cookie + "\r\n"
+	}
+	if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	answers := bufio.NewReader(conn)
+	resp := readRawResponse(t, conn, answers)
+	if resp.StatusCode != http.StatusContinue {
+		t.Fatalf("POST %s: got status %d before the body, want %d", path, resp.StatusCode, http.StatusContinue)
+	}
+	return conn, answers
+}
+
+// readRawResponse reads one answer from a connection opened by dialRaw,
+// waiting for it at most 30 s.
+func readRawResponse(t *testing.T, conn net.Conn, answers *bufio.Reader) *http.Response {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	defer conn.SetReadDeadline(time.Time{})
+	resp, err := http.ReadResponse(answers, nil)
+	if err != nil {
+		t.Fatalf("read answer: %v", err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("read answer's body: %v", err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// SIGTERM stops the server with exit status 0 whatever its clients do. A
+// request in flight at the signal that completes within the grace is
+// answered and its session saved; a client that trickles its body, a byte
+// at a time, never finishes its request, and is cut off when the grace
+// (-shutdown-timeout) is over, rather than holding the stop up until the
+// server's read timeout or failing it.
+func TestSIGTERMWithASlowClientExitsZero(t *testing.T) {
+	t.Parallel()
+	// A grace well under the 8 s read timeout: the slow client is still
+	// sending when it ends.
+	srv := startServer(t, "-shutdown-timeout", "4s")
+
+	// A visitor whose next change is in flight at the SIGTERM: its headers
+	// are sent before, its body after.
+	v := newVisitor(t, srv.URL)
+	v.add(1, "1")
+	form := url.Values{"ingredient_id": {"2"}, "qty": {"3"}}.Encode()
+	inFlight, inFlightAnswers := sendFormHead(t, srv, "/cart/items", v.cookie(), len(form))
+
+	// A client that announces a form and sends it a byte every 100 ms, for
+	// far longer than the test lasts.
+	slow, _ := sendFormHead(t, srv, "/cart/items", "", 1<<16)
+	go func() {
+		for {
+			select {
+			case <-t.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := slow.Write([]byte("a")); err != nil {
+				return // the server closed the connection
+			}
+		}
+	}()
+
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	if !waitFor(10*time.Second, func() bool { return strings.Contains(srv.Log(), `msg="shutting down"`) }) {
+		t.Fatal(`the server did not log "shutting down" within 10s of SIGTERM`)
+	}
+	if _, err := io.WriteString(inFlight, form); err != nil {
+		t.Fatalf("send the body of the request in flight: %v", err)
+	}
+	if resp := readRawResponse(t, inFlight, inFlightAnswers); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("POST /cart/items in flight at SIGTERM: got status %d, want %d", resp.StatusCode, http.StatusSeeOther)
+	}
+
+	// A bound far above the grace: it catches a server that waits for the
+	// slow client, and no slowness of this machine.
+	select {
+	case <-srv.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server was still running 30s after SIGTERM, with a grace of 4s")
+	}
+	if srv.err != nil {
+		t.Fatalf("got exit %v after SIGTERM, want exit status 0", srv.err)
+	}
+
+	srv.start() // the same database, a new port
+	v.base = srv.URL
+	got, want := v.cart().quantities(), map[int64]int{1: 1, 2: 3}
+	if !maps.Equal(got, want) {
+		t.Errorf("cart after the restart: got %v, want %v (the change in flight at SIGTERM saved)", got, want)
+	}
+}
