@@ -13,7 +13,7 @@ func (s *Server) routes() http.Handler {
 
 	// Every request: an id, one log line, panics turned into the 500 page,
 	// the security headers; HEAD answered by the GET handler without a body.
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanic, securityHeaders, middleware.GetHead)
+	r.Use(requestID, s.logRequests, s.recoverPanic, securityHeaders, middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
