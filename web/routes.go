@@ -19,7 +19,7 @@ func (s *Server) routes() http.Handler {
 
 	// No session for these: loading one would cost a database read (and,
 	// with an idle timeout, a write) for nothing.
-	r.Handle("/static/*", s.static.handler())
+	r.Handle("/static/*", s.static.handler(s.methodNotAllowed))
 	r.Get("/healthz", s.handleHealthz)
 
 	r.Group(func(r chi.Router) {
