@@ -124,3 +124,45 @@ func TestSIGTERMWithASlowClientExitsZero(t *testing.T) {
 		t.Errorf("cart after the restart: got %v, want %v (the change in flight at SIGTERM saved)", got, want)
 	}
 }
+
+// Names and email addresses with characters that are not seen as what they
+// are (control characters, zero-width and bidirectional-override
+// characters) are refused with 422 and a message next to the field, and the
+// session stays as it was, signed out.
+func TestSignInRefusesHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	v := newVisitor(t, srv.URL)
+	v.add(1, "2")
+	v.get("/cart") // show, and so drop, the flash of that add
+
+	const (
+		nameMessage  = "Your name contains control or invisible characters"
+		emailMessage = "Your email address contains control or invisible characters"
+	)
+	tests := []struct {
+		name, formName, formEmail string
+		wantMessages              []string
+	}{
+		{"a NUL in the name", "Ada\x00", "ada@example.com", []string{nameMessage}},
+		{"a newline inside the name", "Ada\nLovelace", "ada@example.com", []string{nameMessage}},
+		{"a terminal escape in the name", "\x1b[2JAda", "ada@example.com", []string{nameMessage}},
+		{"a zero-width space in the name", "Ada\u200bLovelace", "ada@example.com", []string{nameMessage}},
+		{"a right-to-left override in the name", "\u202eecalevoL adA", "ada@example.com", []string{nameMessage}},
+		{"a zero-width space in the email", "Ada", "ada\u200b@example.com", []string{emailMessage}},
+		{"a right-to-left override in the email", "Ada", "ada@\u202emoc.elpmaxe", []string{emailMessage}},
+		{"both", "A\u200bda", "a\x00@b.co", []string{nameMessage, emailMessage}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, token := v.values(), v.cookie()
+			r := v.post("/login", url.Values{"name": {tt.formName}, "email": {tt.formEmail}})
+			wantStatus(t, "POST /login", r, http.StatusUnprocessableEntity)
+			wantText(t, "POST /login", r, tt.wantMessages...)
+			if v.cookie() != token {
+				t.Errorf("the token changed on a refused sign-in")
+			}
+			wantUnchanged(t, "POST /login", before, v.values())
+		})
+	}
+}
