@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -163,6 +164,65 @@ func TestSignInRefusesHiddenCharacters(t *testing.T) {
 				t.Errorf("the token changed on a refused sign-in")
 			}
 			wantUnchanged(t, "POST /login", before, v.values())
+		})
+	}
+}
+
+// postChunked sends a form POST with the session cookie on a connection of
+// its own, its body in chunks and with no Content-Length, as a client that
+// streams its body does, and returns the answer's status.
+func postChunked(t *testing.T, srv *server, path, cookie, body string) int {
+	t.Helper()
+	conn, host := dialRaw(t, srv)
+	var req strings.Builder
+	req.WriteString("POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" +
+		"Cookie: session=" + cookie + "\r\n" +
+		"Content-Type: application/x-www-form-urlencoded\r\n" +
+		"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+	for rest := body; rest != ""; {
+		n := min(len(rest), 4<<10)
+		fmt.Fprintf(&req, "%x\r\n%s\r\n", n, rest[:n])
+		rest = rest[n:]
+	}
+	req.WriteString("0\r\n\r\n")
+	// Write in the background: the server may answer and close before it
+	// has read all of it.
+	go io.WriteString(conn, req.String())
+	return readRawResponse(t, conn, bufio.NewReader(conn)).StatusCode
+}
+
+// A form body over the 64 KiB cap is refused with 413 before any handler
+// runs, also when it comes without a Content-Length, and also to a handler
+// that reads no field (clearing the cart): the cart stays as it was. A body
+// within the cap reaches the handler whole.
+func TestChunkedFormsAreCappedBeforeTheHandler(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	const maxBody = 64 << 10
+	filler := func(n int) string { return "x=" + strings.Repeat("a", n-len("x=")) }
+
+	tests := []struct {
+		name       string
+		path, body string
+		wantStatus int
+		wantCart   map[int64]int
+	}{
+		{"over the cap to a handler that reads no field", "/cart/clear", filler(maxBody + 1), http.StatusRequestEntityTooLarge, map[int64]int{1: 2}},
+		{"far over the cap to a handler that reads no field", "/cart/clear", filler(1 << 20), http.StatusRequestEntityTooLarge, map[int64]int{1: 2}},
+		{"over the cap to a handler that reads the form", "/cart/items", "ingredient_id=2&qty=3&" + filler(maxBody), http.StatusRequestEntityTooLarge, map[int64]int{1: 2}},
+		{"exactly the cap is served", "/cart/clear", filler(maxBody), http.StatusSeeOther, map[int64]int{}},
+		{"a small form reaches the handler", "/cart/items", "ingredient_id=2&qty=3", http.StatusSeeOther, map[int64]int{1: 2, 2: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newVisitor(t, srv.URL)
+			v.add(1, "2")
+			if got := postChunked(t, srv, tt.path, v.cookie(), tt.body); got != tt.wantStatus {
+				t.Errorf("chunked POST %s of %d bytes: got status %d, want %d", tt.path, len(tt.body), got, tt.wantStatus)
+			}
+			if got := v.cart().quantities(); !maps.Equal(got, tt.wantCart) {
+				t.Errorf("cart after the POST: got %v, want %v", got, tt.wantCart)
+			}
 		})
 	}
 }
