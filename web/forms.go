@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -49,18 +50,36 @@ func (f *loginForm) validate() bool {
 	switch n := utf8.RuneCountInString(f.Name); {
 	case !utf8.ValidString(f.Name):
 		f.Errors["name"] = "Your name contains invalid characters."
+	case hasHiddenCharacters(f.Name):
+		f.Errors["name"] = "Your name contains control or invisible characters (such as a zero-width space). Please type it again."
 	case n == 0:
 		f.Errors["name"] = "Please enter your name."
 	case n > maxNameLength:
 		f.Errors["name"] = fmt.Sprintf("Your name can be at most %d characters long.", maxNameLength)
 	}
 
-	if f.Email == "" {
+	switch {
+	case f.Email == "":
 		f.Errors["email"] = "Please enter your email address."
-	} else if !validEmail(f.Email) {
+	case hasHiddenCharacters(f.Email):
+		f.Errors["email"] = "Your email address contains control or invisible characters (such as a zero-width space). Please type it again."
+	case !validEmail(f.Email):
 		f.Errors["email"] = "Please enter a valid email address, such as ada@example.com."
 	}
 	return len(f.Errors) == 0
+}
+
+// hasHiddenCharacters reports whether s holds characters that are not seen
+// as what they are: control characters (NUL, newline, escape), format
+// characters (zero-width spaces and joiners, the byte order mark, and the
+// bidirectional overrides that show text in another order than it is
+// stored) and the line and paragraph separators. In a name or an address
+// they can pass for another one, hide text, or break a log line. Check
+// every field a person types that others will see.
+func hasHiddenCharacters(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+	})
 }
 
 // validEmail accepts a bare address (no display name) of a sensible length

@@ -22,6 +22,16 @@ func FuzzLoginForm(f *testing.F) {
 		{"Ada", "ada@example."},
 		{"Ada", `"quoted"@example.com`},
 		{"\u00a0Ada\u2003", "ada@example.com"},
+		{"Ada\x00", "ada@example.com"},
+		{"Ada\nLovelace", "ada@example.com"},
+		{"\x1b[2JAda", "ada@example.com"},
+		{"Ada\u200bLovelace", "ada@example.com"},
+		{"\u202eecalevoL adA", "ada@example.com"},
+		{"\ufeffAda", "ada@example.com"},
+		{"Ada\u2028Lovelace", "ada@example.com"},
+		{"Ada", "ada\u200b@example.com"},
+		{"Ada", "ada@\u202emoc.elpmaxe"},
+		{"Zoë 李小龍", "zoe@example.com"},
 	}
 	for _, s := range seeds {
 		f.Add(s.name, s.email)
@@ -37,6 +47,9 @@ func FuzzLoginForm(f *testing.F) {
 		}
 		if form.Name != strings.TrimSpace(form.Name) || !utf8.ValidString(form.Name) {
 			t.Fatalf("valid name %q is not trimmed, valid UTF-8", form.Name)
+		}
+		if hasHiddenCharacters(form.Name) || hasHiddenCharacters(form.Email) {
+			t.Fatalf("valid name %q or email %q holds control or invisible characters", form.Name, form.Email)
 		}
 		if n := utf8.RuneCountInString(form.Name); n < 1 || n > maxNameLength {
 			t.Fatalf("valid name %q has %d characters, want 1..%d", form.Name, n, maxNameLength)

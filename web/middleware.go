@@ -71,25 +71,6 @@ func noStore(next http.Handler) http.Handler {
 	})
 }
 
-// maxBodyBytes caps a request body. Every form of this app fits in far less.
-const maxBodyBytes = 64 << 10
-
-// limitBody answers 413 to a request whose Content-Length is over
-// maxBodyBytes before any handler runs, so that even a form whose handler
-// reads no field (clearing the cart, say) changes nothing. A body sent
-// without a length is cut off at maxBodyBytes as it is read, which
-// parseForm turns into 413.
-func (s *Server) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > maxBodyBytes {
-			s.bodyTooLarge(w, r)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
-}
-
 // crossOriginProtection refuses state-changing requests (POST and the like)
 // that a browser marks as sent from another site, using the Origin and
 // Sec-Fetch-Site headers browsers add. Same-origin forms and clients that

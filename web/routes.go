@@ -13,13 +13,13 @@ func (s *Server) routes() http.Handler {
 
 	// Every request: an id, one log line, panics turned into the 500 page,
 	// the security headers; HEAD answered by the GET handler without a body.
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanic, securityHeaders, middleware.GetHead)
+	r.Use(requestID, s.logRequests, s.recoverPanic, securityHeaders, middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	// No session for these: loading one would cost a database read (and,
 	// with an idle timeout, a write) for nothing.
-	r.Handle("/static/*", s.static.handler())
+	r.Handle("/static/*", s.static.handler(s.methodNotAllowed))
 	r.Get("/healthz", s.handleHealthz)
 
 	r.Group(func(r chi.Router) {

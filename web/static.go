@@ -44,9 +44,18 @@ func (sf *staticFiles) url(name string) (string, error) {
 	return "/static/" + name + "?v=" + v, nil
 }
 
-func (sf *staticFiles) handler() http.Handler {
+// handler serves the files to GET and HEAD, and answers any other method
+// with notAllowed and an Allow header: http.FileServer itself would send
+// the file to a PUT or a DELETE as if it were a GET. (chi's r.Get would
+// refuse them too, but the app's own 405 page would then go without Allow.)
+func (sf *staticFiles) handler(notAllowed http.HandlerFunc) http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(sf.fsys))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			notAllowed(w, r)
+			return
+		}
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
 		v, ok := sf.versions[name]
 		if !ok { // also refuses folder listings

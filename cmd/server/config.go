@@ -27,6 +27,7 @@ type config struct {
 	lifetime        time.Duration
 	idleTimeout     time.Duration
 	cleanupInterval time.Duration
+	shutdownTimeout time.Duration
 	secureCookie    bool
 	healthcheck     bool
 }
@@ -47,6 +48,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", env.duration("IDLE_TIMEOUT", 2*time.Hour), "end a session after this long without a request; 0 turns it off (env IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.cleanupInterval, "cleanup-interval", env.duration("CLEANUP_INTERVAL", 5*time.Minute), "how often expired sessions are deleted; 0 turns it off (env CLEANUP_INTERVAL)")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", env.duration("SHUTDOWN_TIMEOUT", 10*time.Second), "after SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed (env SHUTDOWN_TIMEOUT)")
 	fs.BoolVar(&cfg.secureCookie, "secure-cookie", env.boolean("SECURE_COOKIE", false), "send the session cookie over HTTPS only (env SECURE_COOKIE)")
 	fs.BoolVar(&cfg.healthcheck, "healthcheck", false, "check /healthz of the server at -addr, then exit 0 (healthy) or 1")
 
@@ -70,6 +72,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-lifetime must be positive")
 	case cfg.idleTimeout < 0 || cfg.cleanupInterval < 0:
 		return cfg, fmt.Errorf("-idle-timeout and -cleanup-interval must not be negative")
+	case cfg.shutdownTimeout <= 0:
+		return cfg, fmt.Errorf("-shutdown-timeout must be positive")
 	}
 	return cfg, nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -15,6 +17,7 @@ func TestParseConfig(t *testing.T) {
 		lifetime:        24 * time.Hour,
 		idleTimeout:     2 * time.Hour,
 		cleanupInterval: 5 * time.Minute,
+		shutdownTimeout: 10 * time.Second,
 	}
 	// with returns defaults changed by f.
 	with := func(f func(*config)) config {
@@ -33,16 +36,20 @@ func TestParseConfig(t *testing.T) {
 		{"every flag is read", []string{
 			"-addr", ":9000", "-db", "/var/lib/app/s.db", "-store", "memory", "-lifetime", "1h",
 			"-idle-timeout", "10m", "-cleanup-interval", "30s", "-secure-cookie", "-redis-lock-ttl", "1s",
+			"-shutdown-timeout", "3s",
 		}, nil, config{
 			addr: ":9000", dbPath: "/var/lib/app/s.db", store: "memory", redisLockTTL: time.Second, lifetime: time.Hour,
-			idleTimeout: 10 * time.Minute, cleanupInterval: 30 * time.Second, secureCookie: true,
+			idleTimeout: 10 * time.Minute, cleanupInterval: 30 * time.Second, shutdownTimeout: 3 * time.Second,
+			secureCookie: true,
 		}},
 		{"the environment fills in for missing flags", nil, map[string]string{
 			"ADDR": ":7000", "DB_PATH": "x.db", "STORE": "memory", "LIFETIME": "3h",
 			"IDLE_TIMEOUT": "1m", "CLEANUP_INTERVAL": "1s", "SECURE_COOKIE": "true", "REDIS_LOCK_TTL": "2s",
+			"SHUTDOWN_TIMEOUT": "20s",
 		}, config{
 			addr: ":7000", dbPath: "x.db", store: "memory", redisLockTTL: 2 * time.Second, lifetime: 3 * time.Hour,
-			idleTimeout: time.Minute, cleanupInterval: time.Second, secureCookie: true,
+			idleTimeout: time.Minute, cleanupInterval: time.Second, shutdownTimeout: 20 * time.Second,
+			secureCookie: true,
 		}},
 		{"a flag beats the environment", []string{"-addr", ":1", "-db", "flag.db", "-lifetime", "2h", "-secure-cookie=false"},
 			map[string]string{"ADDR": ":2", "DB_PATH": "env.db", "LIFETIME": "5h", "SECURE_COOKIE": "1"},
@@ -87,6 +94,9 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 		{"bad LIFETIME", nil, map[string]string{"LIFETIME": "a day"}},
 		{"bad IDLE_TIMEOUT", nil, map[string]string{"IDLE_TIMEOUT": "soon"}},
 		{"bad CLEANUP_INTERVAL", nil, map[string]string{"CLEANUP_INTERVAL": "5"}},
+		{"zero shutdown timeout", []string{"-shutdown-timeout", "0"}, nil},
+		{"negative shutdown timeout", []string{"-shutdown-timeout", "-1s"}, nil},
+		{"bad SHUTDOWN_TIMEOUT", nil, map[string]string{"SHUTDOWN_TIMEOUT": "10"}},
 		{"bad SECURE_COOKIE", nil, map[string]string{"SECURE_COOKIE": "yes please"}},
 		{"bad REDIS_LOCK_TTL", nil, map[string]string{"REDIS_LOCK_TTL": "10"}},
 		{"zero redis lock TTL", []string{"-redis-lock-ttl", "0"}, nil},
@@ -108,4 +118,23 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 
 func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
+}
+
+// Asking for the usage is no failure: -help and -h print every flag and
+// exit 0, before anything is opened.
+func TestHelpPrintsTheFlagsAndSucceeds(t *testing.T) {
+	for _, arg := range []string{"-help", "-h", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), []string{arg}, mapEnv(nil), &stdout, &stderr)
+			if err != nil {
+				t.Errorf("got error %v, want nil (exit status 0)", err)
+			}
+			for _, name := range []string{"-addr", "-db", "-store", "-shutdown-timeout"} {
+				if !strings.Contains(stderr.String(), name) {
+					t.Errorf("got usage without %s:\n%s", name, stderr.String())
+				}
+			}
+		})
+	}
 }

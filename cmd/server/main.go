@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,15 +39,15 @@ func main() {
 	}
 }
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// after SIGINT or SIGTERM.
-const shutdownTimeout = 10 * time.Second
-
 // run starts the server and serves until ctx is cancelled, then shuts down
 // gracefully: stop accepting, let in-flight requests finish (their sessions
-// are saved), stop the session cleanup, close the database.
+// are saved) for up to -shutdown-timeout, close the connections still open
+// after it, stop the session cleanup, close the database.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -help printed the usage, as asked: no failure
+	}
 	if err != nil {
 		return err
 	}
@@ -95,9 +96,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	httpServer := &http.Server{
 		Handler:  srv,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		// A slow or stalled client cannot hold a connection for long.
+		// A slow or stalled client cannot hold a connection for long. The
+		// whole request, headers and body (a form here is 64 KiB at most),
+		// must arrive within ReadTimeout, which is shorter than the default
+		// shutdown grace: a client that sends its body a byte at a time is
+		// cut off before a stop has to wait for it.
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		ReadTimeout:       8 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -121,11 +126,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case <-ctx.Done():
 	}
 
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	logger.Info("shutting down", "grace", cfg.shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// The grace is over and some connections are still busy, such as
+		// a client that never finishes its request. A stop must not depend
+		// on what clients do: close them. Their requests were not answered,
+		// so no visitor was told that a change was saved.
+		logger.Warn("shutdown grace is over: closing the connections still open", "error", err)
+		if err := httpServer.Close(); err != nil {
+			return fmt.Errorf("close: %w", err)
+		}
 	}
 	logger.Info("stopped")
 	return nil
