@@ -474,3 +474,38 @@ func TestSessionKeepsItsLastTenOrderIDs(t *testing.T) {
 	wantStatus(t, "GET the newest order", v.get(fmt.Sprintf("/orders/%d", placed[checkouts-1])), http.StatusOK)
 	wantStatus(t, "GET the oldest order", v.get(fmt.Sprintf("/orders/%d", placed[0])), http.StatusNotFound)
 }
+
+// /session-example puts its cart straight into the session, as the original
+// does, with no checkout key: the key a checkout makes for it must survive
+// a failed save too, so that the retry finds the order.
+func TestCheckoutOfTheSessionExampleCartAfterAFailedSaveOrdersOnce(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	db := dbReadOnly(t, srv.DBPath)
+	v := newVisitor(t, srv.URL)
+	wantStatus(t, "GET /session-example", v.getJSON("/session-example"), http.StatusOK)
+	if key, ok := v.values()["checkoutKey"]; ok {
+		t.Fatalf("the session example's cart has checkout key %v, want none (it puts only its cart)", key)
+	}
+
+	restore := refuseSessionSaves(t, srv.DBPath, v.cookie())
+	wantStatus(t, "POST /checkout while the session cannot be saved", v.post("/checkout", nil), http.StatusInternalServerError)
+	placed := orderIDs(t, db)
+	restore()
+	if len(placed) != 1 {
+		t.Fatalf("got %d orders after the failed save, want the 1 written before it", len(placed))
+	}
+
+	if got := orderLocation(t, v.post("/checkout", nil)); got != placed[0] {
+		t.Errorf("the retry: got order %d, want %d, the one the failed try placed", got, placed[0])
+	}
+	if got := orderIDs(t, db); len(got) != 1 {
+		t.Errorf("got %d orders, want 1", len(got))
+	}
+
+	// The same cart bought again is a new order: the purchase count moved on.
+	wantStatus(t, "GET /session-example", v.getJSON("/session-example"), http.StatusOK)
+	if got := orderLocation(t, v.post("/checkout", nil)); got == placed[0] {
+		t.Errorf("a second checkout of the same cart got order %d again, want a new one", got)
+	}
+}

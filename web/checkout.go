@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -140,12 +142,26 @@ func (s *Server) checkoutFormUsed(w http.ResponseWriter, r *http.Request, key st
 }
 
 // checkoutKey returns the session's checkout key, making one if it has none.
+//
+// A cart can reach the session without a key: /session-example puts its
+// cart directly, as the original does. A random key made at checkout would
+// be lost with a save that fails, and the retry would make another one and
+// order again; so a key made for a saved session is derived from what that
+// session holds when it checks out: its token, its purchase count (which the
+// order moves on) and the cart. A retry after a failed save holds the same,
+// and derives the same key.
 func (s *Server) checkoutKey(ctx context.Context) string {
 	key := s.sessions.GetString(ctx, keyCheckoutKey)
-	if key == "" {
-		key = rand.Text()
-		s.sessions.Put(ctx, keyCheckoutKey, key)
+	if key != "" {
+		return key
 	}
+	key = rand.Text()
+	if token := s.sessions.Token(ctx); token != "" {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%s",
+			token, s.sessions.GetInt(ctx, keyPurchases), cartFingerprint(s.chosenIngredients(ctx))))
+		key = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	s.sessions.Put(ctx, keyCheckoutKey, key)
 	return key
 }
 
