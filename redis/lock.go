@@ -122,6 +122,7 @@ func (l *Locker) Lock(ctx context.Context, token string) (sessionlock.Lease, err
 		return nil, fmt.Errorf("session lock: %w", err)
 	}
 	owner := rand.Text() // tells this holder's lock from a later holder's
+	waited := local.Waited()
 	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
 		sent := time.Now()
 		ok, err := l.client.SetNX(ctx, key, owner, l.ttl).Result()
@@ -130,8 +131,11 @@ func (l *Locker) Lock(ctx context.Context, token string) (sessionlock.Lease, err
 			return nil, fmt.Errorf("session lock: %w", err)
 		}
 		if ok {
-			return l.newLease(hash, owner, local, sent.Add(l.ttl)), nil
+			le := l.newLease(hash, owner, local, sent.Add(l.ttl))
+			le.waited = waited
+			return le, nil
 		}
+		waited = true
 		select {
 		case <-ctx.Done():
 			local.Release(false)
@@ -149,6 +153,7 @@ type lease struct {
 	hash   string // the token's hash, which names the lock and the marker
 	owner  string
 	local  *sessionlock.LocalLease
+	waited bool // the lock was taken, here or in another process, when it was asked for
 
 	stop    context.CancelFunc // ends the refresh
 	stopped chan struct{}      // closed when the refresh has ended
@@ -229,13 +234,21 @@ func (le *lease) extend(ctx context.Context) error {
 }
 
 // Retired reports whether a request that held this lock before, in this
-// process or another, renewed or destroyed the token. Another process's
-// holder leaves a marker in Redis, which lives for the lock wait and
-// retiredMargin: long enough for every request that was waiting then, and
-// for those that come with the old cookie shortly after.
+// process or another, renewed or destroyed the token while this one waited.
+// Another process's holder leaves a marker in Redis, which lives for the
+// lock wait and retiredMargin: long enough for every request that was
+// waiting then.
 func (le *lease) Retired(ctx context.Context) (bool, error) {
 	if retired, _ := le.local.Retired(ctx); retired {
 		return true, nil
+	}
+	// The marker outlives the requests that waited for it. One that came
+	// later, when the lock was free, carries a token that its browser may
+	// still hold (the answer with the new cookie lost): it gets a fresh
+	// session, as with the in-process lock, rather than a redirect to the
+	// same page until the marker expires.
+	if !le.waited {
+		return false, nil
 	}
 	n, err := le.locker.client.Exists(ctx, retiredPrefix+le.hash).Result()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -385,6 +386,7 @@ func TestRetiredAcrossProcesses(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := make(chan error, 1)
+			tries := setCalls(t, srv)
 			go func() {
 				w, err := waiter.Lock(ctx, token)
 				if err != nil {
@@ -398,12 +400,31 @@ func TestRetiredAcrossProcesses(t *testing.T) {
 				}
 				got <- err
 			}()
+			waitSetCalls(t, srv, tries+1) // the waiter found the lock taken
 			lease.Release(retired)
 			if err := <-got; err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
+
+	t.Run("a request that did not wait gets no retirement from the marker", func(t *testing.T) {
+		const token = "retired-then-late"
+		holder := redis.NewLocker(newClient(t, srv), time.Minute, time.Second)
+		lease, err := holder.Lock(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease.Release(true)
+		late, err := redis.NewLocker(newClient(t, srv), time.Minute, time.Second).Lock(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer late.Release(false)
+		if r, err := late.Retired(ctx); err != nil || r {
+			t.Errorf("a request that found the lock free: Retired() = %v, %v; want false, nil (its browser may still hold that cookie)", r, err)
+		}
+	})
 
 	t.Run("the marker holds the token's hash only, and expires", func(t *testing.T) {
 		const token = "plain-retired-token"
@@ -430,4 +451,32 @@ func TestRetiredAcrossProcesses(t *testing.T) {
 			t.Errorf("marker %s: time to live %v, %v; want a positive one", keys[0], ttl, err)
 		}
 	})
+}
+
+// setCalls returns how many SET commands (SET NX takes a lock) srv has run.
+func setCalls(t *testing.T, srv *redistest.Server) int {
+	t.Helper()
+	info, err := newClient(t, srv).Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_set:calls="); ok {
+			n, _ := strconv.Atoi(strings.SplitN(rest, ",", 2)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// waitSetCalls waits until srv has run at least n SET commands.
+func waitSetCalls(t *testing.T, srv *redistest.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for setCalls(t, srv) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis ran fewer than %d SET commands in 10s", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -85,11 +85,12 @@ func (l *Local) LockLocal(ctx context.Context, key string) (*LocalLease, error) 
 		l.locks[key] = lk
 	}
 	lk.refs++
+	waited := lk.refs > 1 // another request holds the lock or waits for it
 	l.mu.Unlock()
 
 	select {
 	case lk.ch <- struct{}{}:
-		return &LocalLease{l: l, key: key, lk: lk}, nil
+		return &LocalLease{l: l, key: key, lk: lk, waited: waited}, nil
 	case <-ctx.Done():
 		l.release(key, lk)
 		return nil, ctx.Err()
@@ -111,8 +112,13 @@ type LocalLease struct {
 	l        *Local
 	key      string
 	lk       *lock
+	waited   bool // the lock was taken when this request asked for it
 	released bool
 }
+
+// Waited reports whether the lock was taken when this request asked for it,
+// so that it had to wait its turn.
+func (le *LocalLease) Waited() bool { return le.waited }
 
 // Retired reports whether an earlier holder of this lock, while this
 // request waited for it, renewed or destroyed the token.

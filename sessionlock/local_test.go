@@ -190,4 +190,28 @@ func TestLocal(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("a lease says whether it had to wait", func(t *testing.T) {
+		l := NewLocal()
+		ctx := context.Background()
+		first, err := l.LockLocal(ctx, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Waited() {
+			t.Errorf("the first request: Waited() = true, want false")
+		}
+		second := make(chan *LocalLease, 1)
+		go func() {
+			le, _ := l.LockLocal(ctx, "a")
+			second <- le
+		}()
+		waitRefs(t, l, "a", 2)
+		first.Release(false)
+		le := <-second
+		if le == nil || !le.Waited() {
+			t.Errorf("a request that queued behind another: Waited() = false, want true")
+		}
+		le.Release(false)
+	})
 }
