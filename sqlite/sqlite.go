@@ -213,10 +213,13 @@ func (db *DB) restart(frames int) {
 }
 
 // Check reports whether a session can be saved: the file is still in
-// place, it can be read, and a write transaction can begin and write. It
-// backs /healthz.
+// place, it can be read, and a write transaction can begin, write and
+// commit. It backs /healthz.
 //
-// The write is rolled back, so the probe changes nothing. It runs on a
+// The probe inserts a row and deletes it again before it commits, so it
+// leaves nothing behind, but the pages it touched are still written to the
+// WAL: a file that cannot be written (read-only, immutable, or on a full
+// disk) fails it, which a rolled-back write, never written, would not. It runs on a
 // connection of its own with a short busy timeout, so that when another
 // process holds the write lock it fails in a fraction of a second, where the
 // writer would wait out its 5 s. And it first takes the writer connection,
@@ -226,9 +229,8 @@ func (db *DB) restart(frames int) {
 // writer held for over writerWait means that sessions cannot be saved in
 // time either, and the probe fails.
 //
-// A rolled-back write is never written to the disk, so a full disk passes
-// this check: only a commit finds it (the session store reports its own
-// failed commits).
+// A write of a few pages can still succeed on a disk too full for larger
+// ones: the session store reports its own failed commits as well.
 func (db *DB) Check(ctx context.Context) error {
 	if _, err := os.Stat(db.path); err != nil {
 		return err
@@ -250,9 +252,17 @@ func (db *DB) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write probe: %w", err)
 	}
-	defer tx.Rollback()
+	defer tx.Rollback() // after Commit, a no-op
 	// No session has this token: real ones are hashes of 43 characters.
-	if _, err := tx.ExecContext(ctx, `REPLACE INTO sessions (token, data, expiry) VALUES ('(write probe)', x'', 0)`); err != nil {
+	for _, q := range []string{
+		`REPLACE INTO sessions (token, data, expiry) VALUES ('(write probe)', x'', 0)`,
+		`DELETE FROM sessions WHERE token = '(write probe)'`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("write probe: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write probe: %w", err)
 	}
 	return nil

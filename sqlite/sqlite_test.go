@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -323,4 +324,36 @@ func holdTheWriteLock(db *sqlite.DB, d time.Duration) error {
 	}
 	time.Sleep(d)
 	return tx.Commit()
+}
+
+// TestCheckFailsWhileTheFileCannotBeWritten makes the database's files
+// immutable (chattr +i, which needs root and a file system that has it):
+// reads still work, every commit fails, and Check must fail too rather
+// than pass on a write that it rolls back.
+func TestCheckFailsWhileTheFileCannotBeWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	db, err := sqlite.Open(context.Background(), path, gosessions.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.Check(ctx); err != nil {
+		t.Fatalf("Check of a healthy database: %v", err)
+	}
+	files := []string{path, path + "-wal", path + "-shm"}
+	if out, err := exec.Command("chattr", append([]string{"+i"}, files...)...).CombinedOutput(); err != nil {
+		t.Skipf("cannot make the files immutable (chattr +i needs root and ext4 or similar): %v %s", err, out)
+	}
+	defer exec.Command("chattr", append([]string{"-i"}, files...)...).Run()
+
+	if err := db.Check(ctx); err == nil {
+		t.Errorf("Check while the files are immutable: got nil, want an error")
+	}
+	if out, err := exec.Command("chattr", append([]string{"-i"}, files...)...).CombinedOutput(); err != nil {
+		t.Fatalf("chattr -i: %v %s", err, out)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Errorf("Check once the files can be written again: got %v, want nil", err)
+	}
 }
