@@ -94,12 +94,20 @@ func (db *DB) CreateOrder(ctx context.Context, o NewOrder) (id int64, created bo
 	}
 
 	id = newOrderID()
-	// created_at to the millisecond (the column's default has seconds), so
-	// that an account's orders placed within one second list in order.
+	var userID, accountOrder sql.Null[int64]
+	if o.UserID != 0 {
+		// The account's next number: no other writer can take it first,
+		// as above.
+		userID = sql.Null[int64]{V: o.UserID, Valid: true}
+		if err := tx.QueryRowContext(ctx,
+			"SELECT coalesce(max(account_order), 0) + 1 FROM orders WHERE user_id = ?", o.UserID).Scan(&accountOrder); err != nil {
+			return 0, false, err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO orders (id, checkout_key, user_id, customer_name, customer_email, total_cents, created_at)
-		VALUES (?, ?, ?, ?, ?, 0, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
-		id, o.Key, sql.Null[int64]{V: o.UserID, Valid: o.UserID != 0}, o.CustomerName, o.CustomerEmail); err != nil {
+		INSERT INTO orders (id, checkout_key, user_id, account_order, customer_name, customer_email, total_cents)
+		VALUES (?, ?, ?, ?, ?, ?, 0)`,
+		id, o.Key, userID, accountOrder, o.CustomerName, o.CustomerEmail); err != nil {
 		return 0, false, err
 	}
 	for _, it := range o.Items {
@@ -221,7 +229,7 @@ type OrderSummary struct {
 // newest first.
 func (db *DB) OrdersOfUser(ctx context.Context, userID int64, limit int) ([]OrderSummary, error) {
 	rows, err := db.Read.QueryContext(ctx,
-		"SELECT id, total_cents, created_at FROM orders WHERE user_id = ? ORDER BY created_at DESC LIMIT ?",
+		"SELECT id, total_cents, created_at FROM orders WHERE user_id = ? ORDER BY account_order DESC LIMIT ?",
 		userID, limit)
 	if err != nil {
 		return nil, err
@@ -234,8 +242,7 @@ func (db *DB) OrdersOfUser(ctx context.Context, userID int64, limit int) ([]Orde
 		if err := rows.Scan(&o.ID, &o.TotalCents, &created); err != nil {
 			return nil, err
 		}
-		// Seconds or milliseconds: see CreateOrder.
-		if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		if o.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
 			return nil, fmt.Errorf("order %d: %w", o.ID, err)
 		}
 		orders = append(orders, o)
