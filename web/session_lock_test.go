@@ -73,6 +73,13 @@ func (l *testLocker) countQueued(token string) {
 	l.queued[token]++
 }
 
+// queuedCount returns how many requests have queued for token's lock.
+func (l *testLocker) queuedCount(token string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.queued[token]
+}
+
 // waitQueued waits until n requests in all have queued for token's lock.
 func (l *testLocker) waitQueued(t *testing.T, token string, n int) {
 	t.Helper()

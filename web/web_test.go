@@ -156,9 +156,10 @@ func (b *syncBuffer) String() string {
 
 // browser is one visitor with a cookie jar; it does not follow redirects.
 type browser struct {
-	t      *testing.T
-	base   string
-	client *http.Client
+	t         *testing.T
+	base      string
+	client    *http.Client
+	userAgent string // sent when set
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -191,6 +192,9 @@ func (b *browser) do(method, path, accept string, form url.Values) answer {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", accept)
+	if b.userAgent != "" {
+		req.Header.Set("User-Agent", b.userAgent)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
