@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -378,4 +379,49 @@ func TestLogHoldsNoPasswordOrToken(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSignInThrottleAndNext(t *testing.T) {
+	app := newTestApp(t, appOptions{})
+	app.createUser(t, "Ada", "ada@example.com", adaPassword)
+
+	t.Run("next leads to a local page, and nowhere else", func(t *testing.T) {
+		for next, want := range map[string]string{
+			"/cart":                "/cart",
+			"//evil.example":       "/account",
+			"https://evil.example": "/account",
+			"/\\evil.example":      "/account",
+		} {
+			b := newBrowser(t, app.url)
+			form := b.get("/login?next=" + url.QueryEscape(next))
+			wantStatus(t, "GET /login", form, http.StatusOK)
+			if local := want != "/account"; local != strings.Contains(form.body, `action="/login?next=`) {
+				t.Errorf("next %q: the form's action keeps it: %t, want %t", next, !local, local)
+			}
+			a := b.post("/login?next="+url.QueryEscape(next), url.Values{"email": {"ada@example.com"}, "password": {adaPassword}})
+			if a.status != http.StatusSeeOther || a.header.Get("Location") != want {
+				t.Errorf("next %q: got status %d to %q, want 303 to %s", next, a.status, a.header.Get("Location"), want)
+			}
+		}
+	})
+
+	t.Run("after 5 failures the email is refused, even with the right password", func(t *testing.T) {
+		b := newBrowser(t, app.url)
+		wrong := url.Values{"email": {"ada@example.com"}, "password": {"not the password"}}
+		for i := range 5 {
+			a := b.post("/login", wrong)
+			wantStatus(t, "failure "+strconv.Itoa(i+1), a, http.StatusUnprocessableEntity)
+			if !strings.Contains(a.body, "Wrong email or password.") {
+				t.Errorf("failure %d: want the one message for both", i+1)
+			}
+		}
+		a := b.post("/login", url.Values{"email": {"ADA@example.com"}, "password": {adaPassword}})
+		wantStatus(t, "the sixth attempt", a, http.StatusTooManyRequests)
+		if s, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || s < 1 || s > 15*60 {
+			t.Errorf("got Retry-After %q, want whole seconds up to 900", a.header.Get("Retry-After"))
+		}
+		if b.signedIn() {
+			t.Errorf("signed in while refused")
+		}
+	})
 }
