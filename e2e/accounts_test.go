@@ -745,6 +745,25 @@ func TestRememberMeCookies(t *testing.T) {
 	})
 }
 
+// TestRememberCookieIsSecureLikeTheSessionCookie: behind HTTPS
+// (-secure-cookie), neither cookie may travel over plain HTTP.
+func TestRememberCookieIsSecureLikeTheSessionCookie(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-secure-cookie")
+	form := url.Values{"name": {"Ada Lovelace"}, "email": {"ada@example.com"}, "password": {adaPassword}}
+	redirectsTo(t, "POST /signup", newVisitor(t, srv.URL).post("/signup", form), "/account")
+
+	// A fresh visitor for each: its jar would not send a Secure cookie
+	// back over HTTP.
+	r := newVisitor(t, srv.URL).post("/login", url.Values{"email": {"ada@example.com"}, "password": {adaPassword}, "remember": {"on"}})
+	redirectsTo(t, "POST /login", r, "/account")
+	for _, name := range []string{"session", "remember"} {
+		if c := responseCookie(r, name); c == nil || !c.Secure {
+			t.Errorf("got %s cookie %v, want one marked Secure", name, c)
+		}
+	}
+}
+
 func TestRememberMeSignsInAgainWhenTheSessionIsGone(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
