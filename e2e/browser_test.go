@@ -69,11 +69,15 @@ func TestBrowserShoppingTrip(t *testing.T) {
 	// no script on the page can read it.
 	b.wantHTTPOnlySessionCookie()
 
-	b.open("/login")
+	// Signing up signs in, under a new token, and keeps the cart.
+	b.open("/signup")
 	b.typeInto("#name", "Ada Lovelace")
 	b.typeInto("#email", "ada@example.com")
-	b.submit(`form[action="/login"] button[type="submit"]`, "/")
-	b.wantText(".flash", "Signed in as Ada Lovelace. Your session has a new token now.")
+	b.typeInto("#password", "correct horse battery")
+	b.submit(`form[action="/signup"] button[type="submit"]`, "/account")
+	b.wantText(".flash", "Welcome, Ada Lovelace! Your account is ready, and you are signed in.")
+	b.wantText("#account-name", "Ada Lovelace")
+	b.open("/")
 	b.wantText("#signed-in", "yes, as Ada Lovelace")
 	b.wantText("#view-count", "2")
 	b.wantText("#cart-items", "8")
@@ -88,6 +92,19 @@ func TestBrowserShoppingTrip(t *testing.T) {
 
 	b.open("/cart")
 	b.wantText("#cart-empty", "Your cart is empty. Choose some ingredients.")
+
+	// Signed out and in again with the password, the account still has
+	// its order.
+	b.submit(`form[action="/logout"] button[type="submit"]`, "/")
+	b.wantText(".flash", "Signed out. Your old session, cart included, is gone.")
+	b.open("/login")
+	b.typeInto("#email", "ada@example.com")
+	b.typeInto("#password", "correct horse battery")
+	b.submit(`form[action="/login"] button[type="submit"]`, "/account")
+	b.wantText(".flash", "Signed in as Ada Lovelace. Your session has a new token now.")
+	if !strings.Contains(b.text("main"), "Order "+strings.TrimPrefix(orderPath, "/orders/")) {
+		t.Errorf("/account does not list %s:\n%s", orderPath, b.text("main"))
+	}
 
 	b.open("/session")
 	b.screenshot("session")

@@ -19,7 +19,7 @@ func TestCheckout(t *testing.T) {
 	db := dbReadOnly(t, srv.DBPath)
 	v := newVisitor(t, srv.URL)
 
-	redirectsTo(t, "POST /login", v.post("/login", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}}), "/")
+	v.signUp("Ada", "ada@example.com", "correct horse battery")
 	v.add(1, "3") // Flour, 3 × 250
 	v.add(2, "2") // Eggs, 2 × 320
 

@@ -15,7 +15,7 @@ func TestSessionInspector(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
 	v := newVisitor(t, srv.URL)
-	redirectsTo(t, "POST /login", v.post("/login", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}}), "/")
+	v.signUp("Ada", "ada@example.com", "correct horse battery")
 	v.add(2, "4")
 	v.get("/cart")
 
@@ -35,8 +35,8 @@ func TestSessionInspector(t *testing.T) {
 			"Token "+token[:6]+"…",
 			"Ends at the latest",
 			"Ends if idle until",
-			`userName "Ada"`,
-			`userEmail "ada@example.com"`,
+			"userId 1", // the first account of this database
+			`accountDb "`,
 			`chosenIngredients [{"id":2,"qty":4}]`,
 			"pageViews",
 		)
@@ -91,15 +91,15 @@ func TestSessionInspector(t *testing.T) {
 		} else if !expires.After(time.Now()) {
 			t.Errorf("got expiresAt %v, want a time in the future", expires)
 		}
-		if in.Values["userName"] != "Ada" {
-			t.Errorf("got values %v, want userName Ada among them", in.Values)
+		if in.Values["userId"] != 1.0 {
+			t.Errorf("got values %v, want userId 1 among them", in.Values)
 		}
 	})
 
 	t.Run("another visitor sees only their own values", func(t *testing.T) {
 		vals := bob.values()
-		if _, ok := vals["userName"]; ok {
-			t.Errorf("bob's session shows a userName: %v", vals)
+		if _, ok := vals["userId"]; ok {
+			t.Errorf("bob's session shows a userId: %v", vals)
 		}
 		if vals["viewCount"] != 1.0 {
 			t.Errorf("got bob's viewCount %v, want 1", vals["viewCount"])

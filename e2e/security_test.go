@@ -78,7 +78,7 @@ func TestCrossSiteFormsAreRefused(t *testing.T) {
 			http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}, "Content-Type": {form}}},
 		{"check out from another site", "/checkout", "",
 			http.Header{"Origin": {"https://evil.example"}}},
-		{"sign in from another site", "/login", "name=Mallory&email=m%40evil.example",
+		{"sign in from another site", "/login", "email=m%40evil.example&password=correct+horse+battery",
 			http.Header{"Sec-Fetch-Site": {"cross-site"}, "Content-Type": {form}}},
 		{"sign out from a sibling site", "/logout", "",
 			http.Header{"Sec-Fetch-Site": {"same-site"}}},
@@ -134,8 +134,7 @@ func TestSessionTokensAreStoredOnlyAsHashes(t *testing.T) {
 	// Signing in replaces the token; neither the old nor the new may be stored.
 	v := newCartVisitor(t, srv.URL)
 	cookies = append(cookies, v.cookie())
-	r := v.post("/login", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}})
-	wantStatus(t, "POST /login", r, http.StatusSeeOther)
+	v.signUp("Ada", "ada@example.com", "correct horse battery")
 	cookies = append(cookies, v.cookie())
 
 	rows := dbSessionRows(t, dbReadOnly(t, srv.DBPath))
@@ -290,10 +289,13 @@ func TestBadInputGetsA4xxAndChangesNothing(t *testing.T) {
 		{"non-ASCII qty on set", "POST", "/cart/items/2", strings.NewReader("qty=" + url.QueryEscape("٣")), 422},
 		{"non-numeric ingredient_id", "POST", "/cart/items", strings.NewReader("ingredient_id=abc&qty=1"), 422},
 		{"unknown ingredient_id", "POST", "/cart/items", strings.NewReader("ingredient_id=999999&qty=1"), 422},
-		{"empty name", "POST", "/login", strings.NewReader("name=+&email=a%40b.example"), 422},
-		{"name of 101 characters", "POST", "/login", strings.NewReader("name=" + strings.Repeat("é", 101) + "&email=a%40b.example"), 422},
-		{"name not UTF-8", "POST", "/login", strings.NewReader("name=%FF%FE&email=a%40b.example"), 422},
-		{"invalid email", "POST", "/login", strings.NewReader("name=Ada&email=not-an-address"), 422},
+		{"empty name", "POST", "/signup", strings.NewReader("name=+&email=a%40b.example&password=correct+horse"), 422},
+		{"name of 101 characters", "POST", "/signup", strings.NewReader("name=" + strings.Repeat("é", 101) + "&email=a%40b.example&password=correct+horse"), 422},
+		{"name not UTF-8", "POST", "/signup", strings.NewReader("name=%FF%FE&email=a%40b.example&password=correct+horse"), 422},
+		{"invalid email at sign-up", "POST", "/signup", strings.NewReader("name=Ada&email=not-an-address&password=correct+horse"), 422},
+		{"password of 7 characters", "POST", "/signup", strings.NewReader("name=Ada&email=a%40b.example&password=1234567"), 422},
+		{"invalid email at sign-in", "POST", "/login", strings.NewReader("email=not-an-address&password=correct+horse"), 422},
+		{"sign-in without a password", "POST", "/login", strings.NewReader("email=a%40b.example"), 422},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" gets "+http.StatusText(tt.want), func(t *testing.T) {
@@ -367,15 +369,14 @@ func TestHTMLInNamesIsEscaped(t *testing.T) {
 	const escaped = `&lt;script&gt;alert(1)&lt;/script&gt;`
 
 	v := newVisitor(t, srv.URL)
-	r := v.post("/login", url.Values{"name": {name}, "email": {"bad address"}})
-	wantStatus(t, "POST /login with a bad email", r, http.StatusUnprocessableEntity)
+	r := v.post("/signup", url.Values{"name": {name}, "email": {"bad address"}, "password": {"correct horse battery"}})
+	wantStatus(t, "POST /signup with a bad email", r, http.StatusUnprocessableEntity)
 	if strings.Contains(r.Body, name) || !strings.Contains(r.Body, escaped) {
 		t.Errorf("the re-shown form: want the name escaped as %s", escaped)
 	}
 
-	r = v.post("/login", url.Values{"name": {name}, "email": {"ada@example.com"}})
-	wantStatus(t, "POST /login", r, http.StatusSeeOther)
-	for _, path := range []string{"/", "/session", "/login"} {
+	v.signUp(name, "ada@example.com", "correct horse battery")
+	for _, path := range []string{"/", "/session", "/login", "/account"} {
 		r := v.get(path)
 		wantStatus(t, "GET "+path, r, http.StatusOK)
 		if strings.Contains(r.Body, name) {

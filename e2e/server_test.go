@@ -130,7 +130,7 @@ func TestSIGTERMWithASlowClientExitsZero(t *testing.T) {
 // are (control characters, zero-width and bidirectional-override
 // characters) are refused with 422 and a message next to the field, and the
 // session stays as it was, signed out.
-func TestSignInRefusesHiddenCharacters(t *testing.T) {
+func TestSignUpRefusesHiddenCharacters(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
 	v := newVisitor(t, srv.URL)
@@ -157,13 +157,13 @@ func TestSignInRefusesHiddenCharacters(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, token := v.values(), v.cookie()
-			r := v.post("/login", url.Values{"name": {tt.formName}, "email": {tt.formEmail}})
-			wantStatus(t, "POST /login", r, http.StatusUnprocessableEntity)
-			wantText(t, "POST /login", r, tt.wantMessages...)
+			r := v.post("/signup", url.Values{"name": {tt.formName}, "email": {tt.formEmail}, "password": {"correct horse battery"}})
+			wantStatus(t, "POST /signup", r, http.StatusUnprocessableEntity)
+			wantText(t, "POST /signup", r, tt.wantMessages...)
 			if v.cookie() != token {
-				t.Errorf("the token changed on a refused sign-in")
+				t.Errorf("the token changed on a refused sign-up")
 			}
-			wantUnchanged(t, "POST /login", before, v.values())
+			wantUnchanged(t, "POST /signup", before, v.values())
 		})
 	}
 }

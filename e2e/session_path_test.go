@@ -99,7 +99,7 @@ func TestHeadLeavesTheSessionAsItWas(t *testing.T) {
 	v.add(4, "2") // and its flash waits for the next page
 	cookie := v.cookie()
 
-	pages := []string{"/", "/session-example", "/ingredients", "/ingredients/5", "/cart", "/session", "/login"}
+	pages := []string{"/", "/session-example", "/ingredients", "/ingredients/5", "/cart", "/session", "/login", "/signup"}
 	for _, path := range pages {
 		t.Run("HEAD "+path+" changes nothing", func(t *testing.T) {
 			before := sessionPathRow(t, db, cookie)

@@ -30,6 +30,11 @@ type AccountSession struct {
 	SignedInAt time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // the latest this sign-in can last
+
+	// RememberExpiresAt is when the device's remember-me cookie stops
+	// working, and zero if it was signed in without "Remember me". The
+	// row lasts at least as long (see SetRememberToken).
+	RememberExpiresAt time.Time
 }
 
 // AddAccountSession records that the session whose token hashes to
@@ -64,6 +69,28 @@ func (db *DB) AddAccountSession(ctx context.Context, userID int64, tokenHash, de
 func (db *DB) AccountSessionByTokenHash(ctx context.Context, tokenHash string, now time.Time) (AccountSession, error) {
 	return db.accountSession(ctx, selectAccountSession+" WHERE token_hash = ? AND expires_at > ?",
 		tokenHash, formatTime(now))
+}
+
+// AccountSessionWithUser is AccountSessionByTokenHash with the name and
+// email of the account, in the same indexed read: what a signed-in
+// request needs to be served, and to show whose it is. The User has no
+// PasswordHash: no page needs it.
+func (db *DB) AccountSessionWithUser(ctx context.Context, tokenHash string, now time.Time) (AccountSession, User, error) {
+	var u User
+	s, err := scanAccountSession(db.Read.QueryRowContext(ctx, `
+		SELECT s.id, s.user_id, s.device, s.signed_in_at, s.last_seen_at, s.expires_at, s.remember_expires_at,
+		       u.name, u.email
+		FROM account_sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, formatTime(now)),
+		&u.Name, &u.Email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AccountSession{}, User{}, ErrNotFound
+	}
+	if err != nil {
+		return AccountSession{}, User{}, err
+	}
+	u.ID = s.UserID
+	return s, u, nil
 }
 
 // AccountSessionByID returns session id of account userID, if it has not
@@ -106,10 +133,12 @@ func (db *DB) AccountSessions(ctx context.Context, userID int64, now time.Time) 
 // until its last request plus the idle timeout, up to an interval after
 // the last touch: expiresAt must allow for that (now + idle timeout +
 // interval, capped by the session's lifetime), so that the index never
-// ends a session before its store does.
+// ends a session before its store does. A row with a remember-me token
+// keeps at least that token's expiry.
 func (db *DB) TouchAccountSession(ctx context.Context, id string, now, expiresAt time.Time) error {
 	res, err := db.Write.ExecContext(ctx,
-		"UPDATE account_sessions SET last_seen_at = ?, expires_at = ? WHERE id = ? AND expires_at > ?",
+		`UPDATE account_sessions SET last_seen_at = ?, expires_at = max(?, coalesce(remember_expires_at, ''))
+		 WHERE id = ? AND expires_at > ?`,
 		formatTime(now), formatTime(expiresAt), id, formatTime(now))
 	if err != nil {
 		return fmt.Errorf("touch account session: %w", err)
@@ -131,27 +160,55 @@ func (db *DB) RenameTokenHash(ctx context.Context, oldHash, newHash string) erro
 	return oneRow(res)
 }
 
-// DeleteAccountSession signs session id of account userID out. It returns
-// ErrNotFound if the id is not one of the account's sessions active at now
-// (the page answers 404).
-func (db *DB) DeleteAccountSession(ctx context.Context, userID int64, id string, now time.Time) error {
-	res, err := db.Write.ExecContext(ctx,
-		"DELETE FROM account_sessions WHERE id = ? AND user_id = ? AND expires_at > ?",
-		id, userID, formatTime(now))
-	if err != nil {
-		return fmt.Errorf("delete account session: %w", err)
+// DeleteAccountSession signs session id of account userID out, and
+// returns its token hash: the key of the session's data in the store,
+// for the caller to delete it there too. It returns ErrNotFound if the id
+// is not one of the account's sessions active at now (the page answers
+// 404).
+func (db *DB) DeleteAccountSession(ctx context.Context, userID int64, id string, now time.Time) (tokenHash string, err error) {
+	err = db.Write.QueryRowContext(ctx,
+		"DELETE FROM account_sessions WHERE id = ? AND user_id = ? AND expires_at > ? RETURNING token_hash",
+		id, userID, formatTime(now)).Scan(&tokenHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
 	}
-	return oneRow(res)
+	if err != nil {
+		return "", fmt.Errorf("delete account session: %w", err)
+	}
+	return tokenHash, nil
 }
 
 // DeleteOtherAccountSessions signs out every session of account userID
-// but keepID (the current one), and returns how many rows it deleted. An
-// empty keepID keeps none.
-func (db *DB) DeleteOtherAccountSessions(ctx context.Context, userID int64, keepID string) (int64, error) {
-	res, err := db.Write.ExecContext(ctx,
-		"DELETE FROM account_sessions WHERE user_id = ? AND id <> ?", userID, keepID)
+// but keepID (the current one), and returns the token hashes of those it
+// deleted, for the caller to delete their data from the store. An empty
+// keepID keeps none.
+func (db *DB) DeleteOtherAccountSessions(ctx context.Context, userID int64, keepID string) ([]string, error) {
+	rows, err := db.Write.QueryContext(ctx,
+		"DELETE FROM account_sessions WHERE user_id = ? AND id <> ? RETURNING token_hash", userID, keepID)
 	if err != nil {
-		return 0, fmt.Errorf("delete other account sessions: %w", err)
+		return nil, fmt.Errorf("delete other account sessions: %w", err)
+	}
+	defer rows.Close()
+	hashes := []string{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("delete other account sessions: %w", err)
+		}
+		hashes = append(hashes, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete other account sessions: %w", err)
+	}
+	return hashes, nil
+}
+
+// DeleteAllAccountSessions empties the index. A server whose sessions live
+// in its memory calls it at start-up: the sessions the rows name are gone.
+func (db *DB) DeleteAllAccountSessions(ctx context.Context) (int64, error) {
+	res, err := db.Write.ExecContext(ctx, "DELETE FROM account_sessions")
+	if err != nil {
+		return 0, fmt.Errorf("delete all account sessions: %w", err)
 	}
 	return res.RowsAffected()
 }
@@ -168,7 +225,10 @@ func (db *DB) DeleteExpiredAccountSessions(ctx context.Context, now time.Time) (
 	return res.RowsAffected()
 }
 
-const selectAccountSession = "SELECT id, user_id, device, signed_in_at, last_seen_at, expires_at FROM account_sessions"
+const (
+	accountSessionColumns = "id, user_id, device, signed_in_at, last_seen_at, expires_at, remember_expires_at"
+	selectAccountSession  = "SELECT " + accountSessionColumns + " FROM account_sessions"
+)
 
 // accountSession runs query, a selectAccountSession with a WHERE clause,
 // and scans its row.
@@ -180,16 +240,23 @@ func (db *DB) accountSession(ctx context.Context, query string, args ...any) (Ac
 	return s, err
 }
 
-func scanAccountSession(row interface{ Scan(...any) error }) (AccountSession, error) {
+// scanAccountSession scans the columns of selectAccountSession, and then
+// into extra those the query selects after them.
+func scanAccountSession(row interface{ Scan(...any) error }, extra ...any) (AccountSession, error) {
 	var s AccountSession
 	var signedIn, lastSeen, expires string
-	if err := row.Scan(&s.ID, &s.UserID, &s.Device, &signedIn, &lastSeen, &expires); err != nil {
+	var remember sql.NullString
+	dest := append([]any{&s.ID, &s.UserID, &s.Device, &signedIn, &lastSeen, &expires, &remember}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return AccountSession{}, err
 	}
-	var errs [3]error
+	var errs [4]error
 	s.SignedInAt, errs[0] = parseTime(signedIn)
 	s.LastSeenAt, errs[1] = parseTime(lastSeen)
 	s.ExpiresAt, errs[2] = parseTime(expires)
+	if remember.Valid {
+		s.RememberExpiresAt, errs[3] = parseTime(remember.String)
+	}
 	if err := errors.Join(errs[:]...); err != nil {
 		return AccountSession{}, fmt.Errorf("account session %s: %w", s.ID, err)
 	}

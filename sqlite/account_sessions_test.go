@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,7 +203,7 @@ func TestTouchAccountSession(t *testing.T) {
 		db := openDB(t)
 		ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 		s := mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
-		if err := db.DeleteAccountSession(ctx, ada.ID, s.ID, t0); err != nil {
+		if _, err := db.DeleteAccountSession(ctx, ada.ID, s.ID, t0); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.TouchAccountSession(ctx, s.ID, t0, t0.Add(day)); !errors.Is(err, sqlite.ErrNotFound) {
@@ -282,7 +283,7 @@ func TestSigningOutSessions(t *testing.T) {
 
 	t.Run("DeleteAccountSession signs out that session only", func(t *testing.T) {
 		db, ada, bob, s := setup(t)
-		if err := db.DeleteAccountSession(ctx, ada, s[1].ID, t0); err != nil {
+		if _, err := db.DeleteAccountSession(ctx, ada, s[1].ID, t0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.AccountSessionByTokenHash(ctx, "ada-Safari on iPhone", t0); !errors.Is(err, sqlite.ErrNotFound) {
@@ -301,17 +302,21 @@ func TestSigningOutSessions(t *testing.T) {
 		run  func(db *sqlite.DB, ada, bob int64, s []sqlite.AccountSession) error
 	}{
 		{"another account's session", func(db *sqlite.DB, ada, bob int64, s []sqlite.AccountSession) error {
-			return db.DeleteAccountSession(ctx, bob, s[0].ID, t0)
+			_, err := db.DeleteAccountSession(ctx, bob, s[0].ID, t0)
+			return err
 		}},
 		{"a session already signed out", func(db *sqlite.DB, ada, bob int64, s []sqlite.AccountSession) error {
 			db.DeleteAccountSession(ctx, ada, s[0].ID, t0)
-			return db.DeleteAccountSession(ctx, ada, s[0].ID, t0)
+			_, err := db.DeleteAccountSession(ctx, ada, s[0].ID, t0)
+			return err
 		}},
 		{"a session that has expired", func(db *sqlite.DB, ada, bob int64, s []sqlite.AccountSession) error {
-			return db.DeleteAccountSession(ctx, ada, s[0].ID, t0.Add(day))
+			_, err := db.DeleteAccountSession(ctx, ada, s[0].ID, t0.Add(day))
+			return err
 		}},
 		{"an id nobody has", func(db *sqlite.DB, ada, bob int64, s []sqlite.AccountSession) error {
-			return db.DeleteAccountSession(ctx, ada, "no-such-id", t0)
+			_, err := db.DeleteAccountSession(ctx, ada, "no-such-id", t0)
+			return err
 		}},
 	}
 	for _, tt := range notFound {
@@ -328,12 +333,13 @@ func TestSigningOutSessions(t *testing.T) {
 
 	t.Run("DeleteOtherAccountSessions keeps the current one and the other accounts'", func(t *testing.T) {
 		db, ada, bob, s := setup(t)
-		n, err := db.DeleteOtherAccountSessions(ctx, ada, s[0].ID)
+		hashes, err := db.DeleteOtherAccountSessions(ctx, ada, s[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 2 {
-			t.Errorf("got %d deleted, want 2", n)
+		slices.Sort(hashes) // RETURNING gives no order
+		if got, want := strings.Join(hashes, ","), "ada-Safari on iPhone,ada-curl"; got != want {
+			t.Errorf("got token hashes %q deleted, want %q", got, want)
 		}
 		if got := active(t, db, ada); len(got) != 1 || got[0] != s[0].ID {
 			t.Errorf("Ada's sessions: got %v, want only %s", got, s[0].ID)
@@ -345,8 +351,8 @@ func TestSigningOutSessions(t *testing.T) {
 
 	t.Run("DeleteOtherAccountSessions with no id to keep signs out all of them", func(t *testing.T) {
 		db, ada, bob, _ := setup(t)
-		if n, err := db.DeleteOtherAccountSessions(ctx, ada, ""); err != nil || n != 3 {
-			t.Errorf("got %d, %v; want 3 deleted", n, err)
+		if hashes, err := db.DeleteOtherAccountSessions(ctx, ada, ""); err != nil || len(hashes) != 3 {
+			t.Errorf("got %v, %v; want 3 deleted", hashes, err)
 		}
 		if got := active(t, db, bob); len(got) != 1 {
 			t.Errorf("Bob's sessions: got %v, want his one", got)
@@ -394,7 +400,7 @@ func TestSignOutIsSeenByAnotherInstanceSharingTheDatabase(t *testing.T) {
 	if _, err := b.AccountSessionByTokenHash(ctx, "h1", t0); err != nil {
 		t.Fatalf("before the sign-out, instance B: got %v, want the session", err)
 	}
-	if err := a.DeleteAccountSession(ctx, ada.ID, s.ID, t0); err != nil {
+	if _, err := a.DeleteAccountSession(ctx, ada.ID, s.ID, t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.AccountSessionByTokenHash(ctx, "h1", t0); !errors.Is(err, sqlite.ErrNotFound) {

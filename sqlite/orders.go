@@ -7,11 +7,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Order is a completed checkout.
 type Order struct {
 	ID            int64
+	UserID        int64 // the account that placed it; 0 for a guest's order
 	CustomerName  string
 	CustomerEmail string
 	TotalCents    int64
@@ -41,6 +43,7 @@ type NewOrder struct {
 	// Key names the cart being checked out: a random value that the
 	// visitor's session keeps with the cart. It is required.
 	Key           string
+	UserID        int64 // the account placing it, or 0 for a guest
 	CustomerName  string
 	CustomerEmail string
 	Items         []OrderItem
@@ -91,9 +94,12 @@ func (db *DB) CreateOrder(ctx context.Context, o NewOrder) (id int64, created bo
 	}
 
 	id = newOrderID()
-	if _, err := tx.ExecContext(ctx,
-		"INSERT INTO orders (id, checkout_key, customer_name, customer_email, total_cents) VALUES (?, ?, ?, ?, 0)",
-		id, o.Key, o.CustomerName, o.CustomerEmail); err != nil {
+	// created_at to the millisecond (the column's default has seconds), so
+	// that an account's orders placed within one second list in order.
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO orders (id, checkout_key, user_id, customer_name, customer_email, total_cents, created_at)
+		VALUES (?, ?, ?, ?, ?, 0, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+		id, o.Key, sql.Null[int64]{V: o.UserID, Valid: o.UserID != 0}, o.CustomerName, o.CustomerEmail); err != nil {
 		return 0, false, err
 	}
 	for _, it := range o.Items {
@@ -174,9 +180,11 @@ func newOrderID() int64 {
 // Order returns one order with its lines, or ErrNotFound.
 func (db *DB) Order(ctx context.Context, id int64) (Order, error) {
 	o := Order{ID: id}
+	var userID sql.Null[int64]
 	err := db.Read.QueryRowContext(ctx,
-		"SELECT customer_name, customer_email, total_cents, created_at FROM orders WHERE id = ?", id,
-	).Scan(&o.CustomerName, &o.CustomerEmail, &o.TotalCents, &o.CreatedAt)
+		"SELECT user_id, customer_name, customer_email, total_cents, created_at FROM orders WHERE id = ?", id,
+	).Scan(&userID, &o.CustomerName, &o.CustomerEmail, &o.TotalCents, &o.CreatedAt)
+	o.UserID = userID.V
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, ErrNotFound
 	}
@@ -200,4 +208,37 @@ func (db *DB) Order(ctx context.Context, id int64) (Order, error) {
 		o.Lines = append(o.Lines, l)
 	}
 	return o, rows.Err()
+}
+
+// OrderSummary is one line of an account's list of orders.
+type OrderSummary struct {
+	ID         int64
+	TotalCents int64
+	CreatedAt  time.Time
+}
+
+// OrdersOfUser returns the latest limit orders of account userID, the
+// newest first.
+func (db *DB) OrdersOfUser(ctx context.Context, userID int64, limit int) ([]OrderSummary, error) {
+	rows, err := db.Read.QueryContext(ctx,
+		"SELECT id, total_cents, created_at FROM orders WHERE user_id = ? ORDER BY created_at DESC LIMIT ?",
+		userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	orders := []OrderSummary{}
+	for rows.Next() {
+		var o OrderSummary
+		var created string
+		if err := rows.Scan(&o.ID, &o.TotalCents, &created); err != nil {
+			return nil, err
+		}
+		// Seconds or milliseconds: see CreateOrder.
+		if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+			return nil, fmt.Errorf("order %d: %w", o.ID, err)
+		}
+		orders = append(orders, o)
+	}
+	return orders, rows.Err()
 }

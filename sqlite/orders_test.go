@@ -2,11 +2,14 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/pressly/goose/v3"
 
 	gosessions "example.com/gosessions"
 	"example.com/gosessions/sqlite"
@@ -117,12 +120,21 @@ func TestCheckoutKeyMigrationKeepsOlderOrders(t *testing.T) {
 		}
 		before[name] = &fstest.MapFile{Data: b}
 	}
-	old, err := sqlite.Open(ctx, path, before)
+	// Migrated as Open does, but without Open, which needs the current
+	// schema.
+	old, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, old, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range []int{1, 2} {
-		if _, err := old.Write.Exec("INSERT INTO orders (id, total_cents) VALUES (?, 250)", id); err != nil {
+		if _, err := old.Exec("INSERT INTO orders (id, total_cents) VALUES (?, 250)", id); err != nil {
 			t.Fatal(err)
 		}
 	}

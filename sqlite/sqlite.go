@@ -40,6 +40,7 @@ type DB struct {
 	Write *sql.DB
 	Read  *sql.DB
 	path  string
+	id    string // app_database.id, read once at Open
 
 	checkpointer *sql.DB
 	prober       *sql.DB // Check's write probe
@@ -105,6 +106,11 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	var id string
+	if err := write.QueryRowContext(ctx, "SELECT id FROM app_database").Scan(&id); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("read the database id: %w", err)
+	}
 
 	read, err := sql.Open("sqlite", path+"?"+dsnParams+"&_query_only=1")
 	if err != nil {
@@ -135,11 +141,17 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	}
 	prober.SetMaxOpenConns(1)
 
-	db := &DB{Write: write, Read: read, path: path, checkpointer: checkpointer, prober: prober,
+	db := &DB{Write: write, Read: read, path: path, id: id, checkpointer: checkpointer, prober: prober,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.checkpointLoop()
 	return db, nil
 }
+
+// ID returns the database's own random id, made when the file was created.
+// A session signed in here keeps it beside its userId (see
+// migrations/00008_create_app_database.sql), so that an instance with
+// another database file never reads that userId as one of its accounts.
+func (db *DB) ID() string { return db.id }
 
 // Close stops the checkpoints and closes the pools. The last connection to
 // close checkpoints what is left in the WAL. Closing twice is harmless.

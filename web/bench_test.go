@@ -71,6 +71,7 @@ func BenchmarkSessionExample(b *testing.B) {
 				Logger:    slog.New(slog.DiscardHandler),
 				Templates: gosessions.Templates(),
 				Static:    gosessions.Static(),
+				Passwords: testHasher(b),
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -83,14 +83,17 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	for i, it := range chosen {
 		items[i] = sqlite.OrderItem{IngredientID: it.ID, Qty: it.Qty}
 	}
-	id, created, err := s.db.CreateOrder(ctx, sqlite.NewOrder{
+	order := sqlite.NewOrder{
 		// Made here only for a cart that reached the session without one
 		// (/session-example, or a session saved before there were keys).
-		Key:           s.checkoutKey(ctx),
-		CustomerName:  s.sessions.GetString(ctx, keyUserName),
-		CustomerEmail: s.sessions.GetString(ctx, keyUserEmail),
-		Items:         items,
-	})
+		Key:   s.checkoutKey(ctx),
+		Items: items,
+	}
+	if user := currentUserFrom(ctx); user != nil {
+		// The order belongs to the account, with its name and email of today.
+		order.UserID, order.CustomerName, order.CustomerEmail = user.ID, user.Name, user.Email
+	}
+	id, created, err := s.db.CreateOrder(ctx, order)
 	switch {
 	case errors.Is(err, sqlite.ErrNotFound):
 		// The catalog changed under the cart; CreateOrder wrote nothing.
@@ -176,17 +179,25 @@ func cartFingerprint(c cart.Cart) string {
 
 func orderPath(id int64) string { return fmt.Sprintf("/orders/%d", id) }
 
-// handleOrderShow shows an order to the session that placed it, and to no
-// one else: to any other session it does not exist.
+// handleOrderShow shows an order to the session that placed it and to
+// every session signed in to the account it belongs to, and to no one
+// else: to any other session it does not exist.
 func (s *Server) handleOrderShow(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	id, ok := cart.ParseID(chi.URLParam(r, "id"))
-	if !ok || !slices.Contains(s.orderIDs(r.Context()), id) {
+	placedHere := ok && slices.Contains(s.orderIDs(ctx), id)
+	user := currentUserFrom(ctx)
+	if !placedHere && (!ok || user == nil) {
 		s.notFound(w, r)
 		return
 	}
-	order, err := s.db.Order(r.Context(), id)
+	order, err := s.db.Order(ctx, id)
 	if err != nil {
 		s.notFoundOr(w, r, err)
+		return
+	}
+	if !placedHere && order.UserID != user.ID {
+		s.notFound(w, r)
 		return
 	}
 	data := s.newTemplateData(r, fmt.Sprintf("Order %d", id))

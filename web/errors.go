@@ -8,17 +8,24 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"example.com/gosessions/password"
 	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sqlite"
 )
 
 // serverError is where every unexpected error ends: it is logged with the
 // request id, and the visitor sees a generic 500 page that quotes the id but
-// shows nothing of the error itself. A lost session lock, from a commit,
-// RenewToken or Destroy, is the 503 of sessionLockLost instead.
+// shows nothing of the error itself. Two errors are a 503 instead, since
+// trying again soon will work: a lost session lock, from a commit,
+// RenewToken or Destroy (sessionLockLost), and a password hasher with
+// every slot busy (passwordsBusy).
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, sessionlock.ErrLost) {
+	switch {
+	case errors.Is(err, sessionlock.ErrLost):
 		s.sessionLockLost(w, r, err)
+		return
+	case errors.Is(err, password.ErrBusy):
+		s.passwordsBusy(w, r)
 		return
 	}
 	s.logger.LogAttrs(r.Context(), slog.LevelError, "server error",
@@ -43,6 +50,20 @@ func (s *Server) sessionLockLost(w http.ResponseWriter, r *http.Request, err err
 	)
 	s.renderError(w, r, http.StatusServiceUnavailable,
 		"This request took too long and lost its hold on your session, so nothing was saved. Please try again.")
+}
+
+// passwordsBusy answers a sign-up, sign-in or change of password that
+// waited too long for its turn to hash: the server is hashing as fast as it
+// can. Nothing was changed.
+func (s *Server) passwordsBusy(w http.ResponseWriter, r *http.Request) {
+	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "password hashing busy: refused",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+	)
+	w.Header().Set("Retry-After", "1")
+	s.renderError(w, r, http.StatusServiceUnavailable,
+		"The server is busy checking other passwords. Please try again in a moment.")
 }
 
 // clientError answers a request the server cannot or will not carry out

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,47 +27,134 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// loginForm is the sign-in form: the values as typed, and a message per
-// field that failed validation.
-type loginForm struct {
+// signupForm is the sign-up form: the values as typed, never the password,
+// and a message per field that failed validation.
+type signupForm struct {
 	Name   string
 	Email  string
 	Errors map[string]string
 }
 
-// maxNameLength and maxEmailLength bound what is kept in a session.
+// loginForm is the sign-in form. Next is the local page to go to once
+// signed in, from the next query parameter, or empty.
+type loginForm struct {
+	Email    string
+	Remember bool
+	Next     string
+	Errors   map[string]string // by field, and "form" for the one about both
+}
+
+// passwordForm is the change of password on /account.
+type passwordForm struct {
+	Errors map[string]string
+}
+
+// The limits of the forms' fields. A password is counted in characters
+// (runes), as people count it; there are no rules on what it holds.
 const (
-	maxNameLength  = 100
-	maxEmailLength = 254
+	maxNameLength     = 100
+	maxEmailLength    = 254
+	minPasswordLength = 8
+	maxPasswordLength = 128
 )
 
 // validate trims the fields and fills Errors; it reports whether the form
 // is valid.
-func (f *loginForm) validate() bool {
+func (f *signupForm) validate(password string) bool {
 	f.Name = strings.TrimSpace(f.Name)
 	f.Email = strings.TrimSpace(f.Email)
 	f.Errors = map[string]string{}
+	addError(f.Errors, "name", nameProblem(f.Name))
+	addError(f.Errors, "email", emailProblem(f.Email))
+	addError(f.Errors, "password", newPasswordProblem(password))
+	return len(f.Errors) == 0
+}
 
-	switch n := utf8.RuneCountInString(f.Name); {
-	case !utf8.ValidString(f.Name):
-		f.Errors["name"] = "Your name contains invalid characters."
-	case hasHiddenCharacters(f.Name):
-		f.Errors["name"] = "Your name contains control or invisible characters (such as a zero-width space). Please type it again."
-	case n == 0:
-		f.Errors["name"] = "Please enter your name."
-	case n > maxNameLength:
-		f.Errors["name"] = fmt.Sprintf("Your name can be at most %d characters long.", maxNameLength)
-	}
-
+// validate checks what can be checked without the account; it reports
+// whether the form may be checked against it.
+func (f *loginForm) validate(password string) bool {
+	f.Email = strings.TrimSpace(f.Email)
+	f.Errors = map[string]string{}
+	addError(f.Errors, "email", emailProblem(f.Email))
 	switch {
-	case f.Email == "":
-		f.Errors["email"] = "Please enter your email address."
-	case hasHiddenCharacters(f.Email):
-		f.Errors["email"] = "Your email address contains control or invisible characters (such as a zero-width space). Please type it again."
-	case !validEmail(f.Email):
-		f.Errors["email"] = "Please enter a valid email address, such as ada@example.com."
+	case password == "":
+		f.Errors["password"] = "Please enter your password."
+	case utf8.RuneCountInString(password) > maxPasswordLength:
+		// No account has one this long: not worth a hash.
+		f.Errors["password"] = fmt.Sprintf("Passwords here are at most %d characters long.", maxPasswordLength)
 	}
 	return len(f.Errors) == 0
+}
+
+// validate checks the new password, and that the current one was given.
+func (f *passwordForm) validate(current, next string) bool {
+	f.Errors = map[string]string{}
+	if current == "" {
+		f.Errors["current_password"] = "Please enter your current password."
+	}
+	addError(f.Errors, "new_password", newPasswordProblem(next))
+	return len(f.Errors) == 0
+}
+
+func addError(errs map[string]string, field, message string) {
+	if message != "" {
+		errs[field] = message
+	}
+}
+
+// nameProblem says what is wrong with a trimmed name, or "".
+func nameProblem(name string) string {
+	switch n := utf8.RuneCountInString(name); {
+	case !utf8.ValidString(name):
+		return "Your name contains invalid characters."
+	case hasHiddenCharacters(name):
+		return "Your name contains control or invisible characters (such as a zero-width space). Please type it again."
+	case n == 0:
+		return "Please enter your name."
+	case n > maxNameLength:
+		return fmt.Sprintf("Your name can be at most %d characters long.", maxNameLength)
+	}
+	return ""
+}
+
+// emailProblem says what is wrong with a trimmed email address, or "".
+func emailProblem(email string) string {
+	switch {
+	case email == "":
+		return "Please enter your email address."
+	case hasHiddenCharacters(email):
+		return "Your email address contains control or invisible characters (such as a zero-width space). Please type it again."
+	case !validEmail(email):
+		return "Please enter a valid email address, such as ada@example.com."
+	}
+	return ""
+}
+
+// newPasswordProblem says what is wrong with a password chosen at sign-up
+// or on a change, or "". As NIST advises, only its length is checked.
+func newPasswordProblem(password string) string {
+	if n := utf8.RuneCountInString(password); n < minPasswordLength || n > maxPasswordLength {
+		return fmt.Sprintf("Choose a password of %d to %d characters.", minPasswordLength, maxPasswordLength)
+	}
+	return ""
+}
+
+// localPath reports whether next, the page to go to after signing in, is a
+// path on this site. Anything else would make the sign-in form an open
+// redirect: a link to this site's /login that sends the visitor, once
+// signed in, to a look-alike site. Browsers read "//evil.example" and
+// "/\evil.example" as addresses of another host, so they are refused
+// with every absolute URL. An escaped slash ("/%2F%2Fevil") stays a path
+// here: browsers do not unescape it into one.
+func localPath(next string) bool {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return false
+	}
+	if strings.ContainsFunc(next, unicode.IsControl) {
+		return false
+	}
+	u, err := url.Parse(next)
+	return err == nil && u.Scheme == "" && u.Host == ""
 }
 
 // hasHiddenCharacters reports whether s holds characters that are not seen

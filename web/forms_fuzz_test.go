@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-func FuzzLoginForm(f *testing.F) {
+func FuzzSignupForm(f *testing.F) {
 	seeds := []struct{ name, email string }{
 		{"Ada", "ada@example.com"},
 		{"  Ada Lovelace  ", " ada@example.com "},
@@ -37,8 +37,8 @@ func FuzzLoginForm(f *testing.F) {
 		f.Add(s.name, s.email)
 	}
 	f.Fuzz(func(t *testing.T, name, email string) {
-		form := loginForm{Name: name, Email: email}
-		valid := form.validate()
+		form := signupForm{Name: name, Email: email}
+		valid := form.validate("correct horse")
 		if valid != (len(form.Errors) == 0) {
 			t.Fatalf("validate() = %t with errors %v", valid, form.Errors)
 		}

@@ -114,9 +114,9 @@ type inspectorJSON struct {
 	TokenPrefix string         `json:"tokenPrefix"`
 }
 
-// handleSessionDestroy ends the current session, as sign-out does.
+// handleSessionDestroy ends the current session: it is sign-out.
 func (s *Server) handleSessionDestroy(w http.ResponseWriter, r *http.Request) {
-	if err := s.sessions.Destroy(r.Context()); err != nil {
+	if err := s.signOut(w, r); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

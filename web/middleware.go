@@ -107,19 +107,7 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 		}
 		lease, err := s.locker.Lock(r.Context(), c.Value)
 		if err != nil {
-			switch {
-			case r.Context().Err() != nil:
-				// The client went away while waiting; nothing was changed.
-				s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
-			case errors.Is(err, context.DeadlineExceeded):
-				// A locker that bounds its wait gave up: another request
-				// of this session held the lock all along.
-				s.clientError(w, r, http.StatusServiceUnavailable,
-					"Another request of your session is still running. Please try again in a moment.")
-			default:
-				// Where the lock lives failed, such as a Redis that is down.
-				s.serverError(w, r, err)
-			}
+			s.lockFailed(w, r, err)
 			return
 		}
 		hold := &lockHold{}
@@ -128,6 +116,23 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, lockHoldKey{}, hold)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// lockFailed answers a request that could not take a lock it needed.
+func (s *Server) lockFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case r.Context().Err() != nil:
+		// The client went away while waiting; nothing was changed.
+		s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
+	case errors.Is(err, context.DeadlineExceeded):
+		// A locker that bounds its wait gave up: another request of this
+		// session held the lock all along.
+		s.clientError(w, r, http.StatusServiceUnavailable,
+			"Another request of your session is still running. Please try again in a moment.")
+	default:
+		// Where the lock lives failed, such as a Redis that is down.
+		s.serverError(w, r, err)
+	}
 }
 
 // lockHold is how loadAndSave tells lockSession, through the request's

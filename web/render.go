@@ -41,7 +41,9 @@ type templateData struct {
 	TotalCents  int64
 	Checkout    checkoutForm
 	Viewed      []sqlite.Ingredient
-	Form        loginForm
+	Signup      signupForm
+	Login       loginForm
+	Account     accountPage
 	Order       sqlite.Order
 	Inspector   inspectorData
 }
@@ -57,16 +59,17 @@ func (s *Server) newTemplateData(r *http.Request, title string) templateData {
 		pageViews++
 		s.sessions.Put(ctx, keyPageViews, pageViews)
 	}
-	email := s.sessions.GetString(ctx, keyUserEmail)
-	return templateData{
+	data := templateData{
 		Title:     title,
 		Nav:       navFor(r.URL.Path),
 		Flash:     s.sessions.PopString(ctx, keyFlash),
-		UserName:  s.sessions.GetString(ctx, keyUserName),
-		SignedIn:  email != "",
 		CartCount: s.chosenIngredients(ctx).Count(),
 		PageViews: pageViews,
 	}
+	if user := currentUserFrom(ctx); user != nil {
+		data.SignedIn, data.UserName = true, user.Name
+	}
+	return data
 }
 
 // navState says which link of the navigation bar is the page being shown.
@@ -74,7 +77,7 @@ func (s *Server) newTemplateData(r *http.Request, title string) templateData {
 // function call in a template is a reflective call with allocations, and
 // the layout runs on every page.
 type navState struct {
-	SessionExample, Ingredients, Cart, Session, Login bool
+	SessionExample, Ingredients, Cart, Session, Login, Signup, Account bool
 }
 
 func navFor(path string) navState {
@@ -84,6 +87,8 @@ func navFor(path string) navState {
 		Cart:           path == "/cart",
 		Session:        path == "/session",
 		Login:          path == "/login",
+		Signup:         path == "/signup",
+		Account:        path == "/account",
 	}
 }
 

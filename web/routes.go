@@ -26,8 +26,9 @@ func (s *Server) routes() http.Handler {
 		// Pages. Order matters: the cross-origin check refuses a forged
 		// POST before it can touch the session; the body limit comes before
 		// any form is parsed; the per-session lock is taken before the
-		// session is loaded and released after it is saved.
-		r.Use(s.crossOriginProtection, s.limitBody, s.lockSession, s.loadAndSave, noStore)
+		// session is loaded and released after it is saved; who is signed
+		// in is known once the session is loaded.
+		r.Use(s.crossOriginProtection, s.limitBody, s.lockSession, s.loadAndSave, noStore, s.authenticate)
 
 		r.Get("/", s.handleHome)
 		r.Get("/session-example", s.handleSessionExample)
@@ -40,9 +41,19 @@ func (s *Server) routes() http.Handler {
 		r.Post("/cart/items/{id}", s.handleCartSet)
 		r.Post("/cart/clear", s.handleCartClear)
 
+		r.Get("/signup", s.handleSignupForm)
+		r.Post("/signup", s.handleSignup)
 		r.Get("/login", s.handleLoginForm)
 		r.Post("/login", s.handleLogin)
 		r.Post("/logout", s.handleLogout)
+
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSignIn)
+			r.Get("/account", s.handleAccount)
+			r.Post("/account/password", s.handlePasswordChange)
+			r.Post("/account/sessions/sign-out-others", s.handleSignOutOthers)
+			r.Post("/account/sessions/{id}/sign-out", s.handleSessionSignOut)
+		})
 
 		r.Post("/checkout", s.handleCheckout)
 		r.Get("/orders/{id}", s.handleOrderShow)
@@ -64,7 +75,9 @@ func formLeadsTo(pattern string) (page string, ok bool) {
 	switch pattern {
 	case "/cart/items", "/cart/items/{id}", "/cart/clear", "/checkout":
 		return "/cart", true
-	case "/login", "/logout":
+	case "/signup", "/login", "/account/password", "/account/sessions/sign-out-others", "/account/sessions/{id}/sign-out":
+		return "/account", true // a guest is sent on to the sign-in form
+	case "/logout":
 		return "/", true
 	case "/session/destroy":
 		return "/session", true

@@ -3,6 +3,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"example.com/gosessions/password"
 	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sqlite"
 )
@@ -29,10 +31,22 @@ type Config struct {
 	Templates fs.FS
 	Static    fs.FS
 
+	// Passwords hashes and checks the accounts' passwords.
+	Passwords *password.Hasher
+	// RememberFor is how long "Remember me" keeps a device signed in;
+	// 0 means DefaultRememberFor.
+	RememberFor time.Duration
+
 	// StoreHealth is optional: /healthz calls it besides checking DB, for a
 	// session store that lives outside the database, such as Redis.
 	StoreHealth func(context.Context) error
 }
+
+// DefaultRememberFor is how long "Remember me" lasts unless Config says.
+const DefaultRememberFor = 30 * 24 * time.Hour
+
+// loginLimit is how many sign-ins one email may try: 5 in 15 minutes.
+var loginLimit = sqlite.LoginLimit{Attempts: 5, Window: 15 * time.Minute}
 
 // SessionStats reads what the session inspector shows about the store. The
 // sqlite and memory stores answer it differently.
@@ -59,14 +73,26 @@ type Server struct {
 	locker   SessionLocker
 	health   func(context.Context) error // the session store's, or nil
 	handler  http.Handler
+
+	passwords   *password.Hasher
+	rememberFor time.Duration
+	dbID        string // db.ID(), which signed-in sessions keep (keyAccountDB)
 }
 
 // New builds a Server, parsing every template and hashing every static file
 // once, so that a broken template stops the program at start-up rather than
 // on the first request.
 func New(cfg Config) (*Server, error) {
-	if cfg.DB == nil || cfg.Sessions == nil || cfg.Logger == nil || cfg.Templates == nil || cfg.Static == nil {
-		return nil, errors.New("web: Config needs DB, Sessions, Logger, Templates and Static")
+	if cfg.DB == nil || cfg.Sessions == nil || cfg.Logger == nil || cfg.Templates == nil || cfg.Static == nil || cfg.Passwords == nil {
+		return nil, errors.New("web: Config needs DB, Sessions, Logger, Templates, Static and Passwords")
+	}
+	if !cfg.Sessions.HashTokenInStore {
+		// The session index keeps token hashes, and signing a session out
+		// deletes its data from the store under that key.
+		return nil, errors.New("web: the session manager must keep hashed tokens in its store (HashTokenInStore)")
+	}
+	if cfg.RememberFor < 0 {
+		return nil, errors.New("web: RememberFor must not be negative")
 	}
 	static, err := newStaticFiles(cfg.Static)
 	if err != nil {
@@ -85,6 +111,10 @@ func New(cfg Config) (*Server, error) {
 		static:   static,
 		locker:   cfg.Locker,
 		health:   cfg.StoreHealth,
+
+		passwords:   cfg.Passwords,
+		rememberFor: cmp.Or(cfg.RememberFor, DefaultRememberFor),
+		dbID:        cfg.DB.ID(),
 	}
 	if s.locker == nil {
 		s.locker = sessionlock.NewLocal()

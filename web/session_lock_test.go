@@ -199,7 +199,8 @@ func (b *browser) async(method, path string, form url.Values) <-chan answer {
 func TestRequestQueuedBehindATokenChange(t *testing.T) {
 	locker := newTestLocker()
 	app := newTestApp(t, appOptions{locker: locker})
-	signIn := url.Values{"name": {"Ada"}, "email": {"ada@example.com"}}
+	app.createUser(t, "Ada", "ada@example.com", "correct horse")
+	signIn := url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}}
 
 	t.Run("a double-clicked sign-in keeps the visitor signed in, cart and all", func(t *testing.T) {
 		for try := range 30 {
@@ -218,8 +219,8 @@ func TestRequestQueuedBehindATokenChange(t *testing.T) {
 
 			a1, a2 := <-first, <-second
 			for i, a := range []answer{a1, a2} {
-				if a.status != http.StatusSeeOther || a.header.Get("Location") != "/" {
-					t.Fatalf("try %d, click %d: got status %d to %q (%s), want 303 to /",
+				if a.status != http.StatusSeeOther || a.header.Get("Location") != "/account" {
+					t.Fatalf("try %d, click %d: got status %d to %q (%s), want 303 to /account",
 						try, i+1, a.status, a.header.Get("Location"), a.body)
 				}
 			}
@@ -305,9 +306,12 @@ func TestRequestQueuedBehindATokenChange(t *testing.T) {
 // 2 × ingredient 3 in the cart.
 func wantSignedInWithCart(t *testing.T, b *browser) {
 	t.Helper()
+	if a := b.getJSON("/account"); a.status != http.StatusOK || !strings.Contains(a.body, `"name":"Ada"`) {
+		t.Errorf("GET /account: got status %d, %s; want Ada's account", a.status, a.body)
+	}
 	a := b.getJSON("/session")
 	wantStatus(t, "GET /session", a, http.StatusOK)
-	for _, want := range []string{`"userName":"Ada"`, `"chosenIngredients":[{"id":3,"qty":2}]`} {
+	for _, want := range []string{`"userId":`, `"chosenIngredients":[{"id":3,"qty":2}]`} {
 		if !strings.Contains(a.body, want) {
 			t.Errorf("got session %s, want %s in it", a.body, want)
 		}
@@ -367,6 +371,7 @@ func TestRequestThatLostItsLockSavesNothing(t *testing.T) {
 func TestSignInThatLostItsLockAnswers503(t *testing.T) {
 	locker := newTestLocker()
 	app := newTestApp(t, appOptions{locker: locker, fence: true})
+	app.createUser(t, "Ada", "ada@example.com", "correct horse")
 	b := newBrowser(t, app.url)
 	for range 2 { // the second one holds the lock
 		wantStatus(t, "add", b.post("/cart/items", url.Values{"ingredient_id": {"1"}}), http.StatusSeeOther)
@@ -374,7 +379,7 @@ func TestSignInThatLostItsLockAnswers503(t *testing.T) {
 	before := app.storedRow(t, b.cookie())
 
 	locker.loseAfter(0)
-	a := b.post("/login", url.Values{"name": {"Ada"}, "email": {"ada@example.com"}})
+	a := b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}})
 	locker.loseAfter(-1)
 
 	wantStatus(t, "sign-in after the lock was lost", a, http.StatusServiceUnavailable)

@@ -28,12 +28,16 @@ const (
 	keyChosenIngredients = "chosenIngredients" // cart.Cart: the shopping cart
 	keyPageViews         = "pageViews"         // int: HTML pages seen in this session
 	keyRecentlyViewed    = "recentlyViewed"    // []int64: ingredient ids, newest first
-	keyUserName          = "userName"          // string: set by sign-in
-	keyUserEmail         = "userEmail"         // string: set by sign-in
+	keyUserID            = "userId"            // int64: the account signed in, and nothing else about it (authenticate.go)
+	keyAccountDB         = "accountDb"         // string: the id of the database that account is in (sqlite.DB.ID)
 	keyPurchases         = "purchases"         // int: checkouts completed
 	keyOrderIDs          = "orderIds"          // []int64: orders placed by this session
 	keyCheckoutKey       = "checkoutKey"       // string: names the cart's order, so that it is placed once (checkout.go)
 	keyFlash             = "flash"             // string: one-time message for the next page
+
+	// keyRememberMe is scs's own key, which its RememberMe sets: whether
+	// the session cookie outlives the browser (see writeSessionCookie).
+	keyRememberMe = "__rememberMe"
 )
 
 // maxRecentlyViewed is how many ingredient ids recentlyViewed keeps.
@@ -73,7 +77,9 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 	sm.Cookie.HttpOnly = true // not readable from JavaScript
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Path = "/"
-	sm.Cookie.Persist = true // Expires/Max-Age set: the session survives closing the browser
+	// Expires/Max-Age set: a guest's session survives closing the browser;
+	// a signed-in one only with "Remember me" (see writeSessionCookie).
+	sm.Cookie.Persist = true
 	sm.Cookie.Secure = opts.SecureCookie
 	return sm
 }
@@ -174,10 +180,12 @@ func (s *Server) replaceCorruptSession(r *http.Request, token string, decodeErr 
 // key scs uses for it. scs deletes a session only through Destroy, which
 // needs the session loaded.
 func (s *Server) deleteStoredSession(ctx context.Context, token string) error {
-	key := token
-	if s.sessions.HashTokenInStore {
-		key = sessionstore.HashToken(token)
-	}
+	return s.deleteStoreKey(ctx, sessionstore.HashToken(token)) // New requires HashTokenInStore
+}
+
+// deleteStoreKey deletes the session stored under key: the hash of its
+// token, as the session index keeps it.
+func (s *Server) deleteStoreKey(ctx context.Context, key string) error {
 	// As scs does, prefer the store's method that takes a context.
 	if st, ok := s.sessions.Store.(interface {
 		DeleteCtx(context.Context, string) error
@@ -303,12 +311,42 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 			s.serverError(w, r, err)   // a lost lock: 503
 			return false
 		}
-		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+		s.writeSessionCookie(ctx, w, token, expiry)
 	case scs.Destroyed:
-		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+		s.writeSessionCookie(ctx, w, "", time.Time{})
 	}
 	foldCacheControl(w.Header())
 	return true
+}
+
+// writeSessionCookie sets the session cookie, as scs's WriteSessionCookie
+// does, but with another rule for when it outlives the browser. scs makes
+// every cookie persistent when Cookie.Persist is set, and RememberMe
+// matters only when it is not. Here a guest's cookie is persistent (a cart
+// survives closing the browser), and a signed-in session's only with
+// "Remember me": without it, closing the browser signs the visitor out.
+func (s *Server) writeSessionCookie(ctx context.Context, w http.ResponseWriter, token string, expiry time.Time) {
+	cookie := &http.Cookie{
+		Name:        s.sessions.Cookie.Name,
+		Value:       token,
+		Domain:      s.sessions.Cookie.Domain,
+		Path:        s.sessions.Cookie.Path,
+		HttpOnly:    s.sessions.Cookie.HttpOnly,
+		SameSite:    s.sessions.Cookie.SameSite,
+		Secure:      s.sessions.Cookie.Secure,
+		Partitioned: s.sessions.Cookie.Partitioned,
+	}
+	signedIn := s.sessions.Exists(ctx, keyUserID)
+	switch {
+	case expiry.IsZero(): // destroyed: the browser deletes the cookie
+		cookie.Expires = time.Unix(1, 0)
+		cookie.MaxAge = -1
+	case !signedIn || s.sessions.GetBool(ctx, keyRememberMe):
+		cookie.Expires = time.Unix(expiry.Unix()+1, 0) // rounded up to the second, as scs does
+		cookie.MaxAge = int(time.Until(expiry).Seconds() + 1)
+	}
+	w.Header().Add("Set-Cookie", cookie.String())
+	w.Header().Add("Cache-Control", `no-cache="Set-Cookie"`)
 }
 
 // saveSession commits the session to the store, after checking that the

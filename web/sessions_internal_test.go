@@ -14,6 +14,7 @@ import (
 	"time"
 
 	gosessions "example.com/gosessions"
+	"example.com/gosessions/password"
 	"example.com/gosessions/sessionstore"
 	"example.com/gosessions/sqlite"
 )
@@ -43,12 +44,17 @@ func newServer(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	hasher, err := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(Config{
 		DB:        db,
 		Sessions:  NewSessionManager(store, SessionOptions{Lifetime: time.Hour}),
 		Logger:    logger,
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
+		Passwords: hasher,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
+	"example.com/gosessions/password"
 	"example.com/gosessions/sessionstore"
 	"example.com/gosessions/sqlite"
 	"example.com/gosessions/web"
@@ -30,15 +31,19 @@ import (
 // testApp is the application's handler on a real SQLite file, served by
 // httptest, built the way cmd/server builds it.
 type testApp struct {
-	db     *sqlite.DB
-	dbPath string
-	url    string
-	log    *syncBuffer // what the server logged
+	db        *sqlite.DB
+	dbPath    string
+	url       string
+	log       *syncBuffer // what the server logged
+	passwords *password.Hasher
+	store     scs.Store
 }
 
 type appOptions struct {
 	memoryStore bool
+	store       scs.Store // a store to share with another testApp; nil: a new one
 	idleTimeout time.Duration
+	rememberFor time.Duration
 	locker      web.SessionLocker // nil: the program's default
 	fence       bool              // the SQLite store checks the request's lock in its commit
 }
@@ -62,9 +67,16 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 		web.SessionStats
 		io.Closer
 	}
-	if opts.memoryStore {
+	switch {
+	case opts.store != nil:
+		store = opts.store.(interface {
+			scs.Store
+			web.SessionStats
+			io.Closer
+		})
+	case opts.memoryStore:
 		store = sessionstore.NewMemory(time.Minute)
-	} else {
+	default:
 		sqliteStore, err := sessionstore.NewSQLite(db, time.Minute, logger)
 		if err != nil {
 			t.Fatal(err)
@@ -76,24 +88,52 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 	}
 	t.Cleanup(func() { store.Close() })
 
+	passwords := testHasher(t)
 	srv, err := web.New(web.Config{
 		DB: db,
 		Sessions: web.NewSessionManager(store, web.SessionOptions{
 			Lifetime:    24 * time.Hour,
 			IdleTimeout: opts.idleTimeout,
 		}),
-		Stats:     store,
-		Locker:    opts.locker,
-		Logger:    logger,
-		Templates: gosessions.Templates(),
-		Static:    gosessions.Static(),
+		Stats:       store,
+		Locker:      opts.locker,
+		Logger:      logger,
+		Templates:   gosessions.Templates(),
+		Static:      gosessions.Static(),
+		Passwords:   passwords,
+		RememberFor: opts.rememberFor,
 	})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &testApp{db: db, dbPath: path, url: ts.URL, log: logs}
+	return &testApp{db: db, dbPath: path, url: ts.URL, log: logs, passwords: passwords, store: store}
+}
+
+// testHasher hashes passwords with argon2id at its smallest cost, so that
+// tests of the web layer spend their time on it rather than on hashing.
+func testHasher(t testing.TB) *password.Hasher {
+	t.Helper()
+	h, err := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// createUser adds an account straight to the database.
+func (app *testApp) createUser(t *testing.T, name, email, pw string) sqlite.User {
+	t.Helper()
+	hash, err := app.passwords.Hash(context.Background(), pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := app.db.CreateUser(context.Background(), name, email, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // syncBuffer is a bytes.Buffer the server's goroutines can log to.
@@ -192,6 +232,7 @@ func TestNewFailsEarly(t *testing.T) {
 		Logger:    slog.New(slog.DiscardHandler),
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
+		Passwords: testHasher(t),
 	}
 	if _, err := web.New(good); err != nil {
 		t.Fatalf("web.New with every dependency: %v", err)
@@ -205,6 +246,12 @@ func TestNewFailsEarly(t *testing.T) {
 		{"no session manager", func(c *web.Config) { c.Sessions = nil }},
 		{"no logger", func(c *web.Config) { c.Logger = nil }},
 		{"no templates", func(c *web.Config) { c.Templates = nil }},
+		{"no password hasher", func(c *web.Config) { c.Passwords = nil }},
+		{"a session manager that keeps tokens unhashed in its store", func(c *web.Config) {
+			sm := web.NewSessionManager(sessionstore.NewMemory(0), web.SessionOptions{Lifetime: time.Hour})
+			sm.HashTokenInStore = false
+			c.Sessions = sm
+		}},
 		{"a template that does not parse", func(c *web.Config) {
 			c.Templates = fstest.MapFS{
 				"base.html":       {Data: []byte(`{{define "base"}}{{template "content" .}}{{end}}`)},

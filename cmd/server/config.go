@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"example.com/gosessions/redis"
+	"example.com/gosessions/web"
 )
 
 // minRedisLockTTL is the shortest -redis-lock-ttl: a holder extends its lock
@@ -26,6 +27,7 @@ type config struct {
 	redisLockTTL    time.Duration
 	lifetime        time.Duration
 	idleTimeout     time.Duration
+	rememberFor     time.Duration
 	cleanupInterval time.Duration
 	shutdownTimeout time.Duration
 	secureCookie    bool
@@ -47,6 +49,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.redisLockTTL, "redis-lock-ttl", env.duration("REDIS_LOCK_TTL", redis.DefaultLockTTL), "with -store redis, how long a session's lock outlives a server that died holding it (env REDIS_LOCK_TTL)")
 	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", env.duration("IDLE_TIMEOUT", 2*time.Hour), "end a session after this long without a request; 0 turns it off (env IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.rememberFor, "remember-for", env.duration("REMEMBER_FOR", web.DefaultRememberFor), `how long "Remember me" keeps a browser signed in (env REMEMBER_FOR)`)
 	fs.DurationVar(&cfg.cleanupInterval, "cleanup-interval", env.duration("CLEANUP_INTERVAL", 5*time.Minute), "how often expired sessions are deleted; 0 turns it off (env CLEANUP_INTERVAL)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", env.duration("SHUTDOWN_TIMEOUT", 10*time.Second), "after SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed (env SHUTDOWN_TIMEOUT)")
 	fs.BoolVar(&cfg.secureCookie, "secure-cookie", env.boolean("SECURE_COOKIE", false), "send the session cookie over HTTPS only (env SECURE_COOKIE)")
@@ -70,6 +73,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-redis-lock-ttl must be at least %v", minRedisLockTTL)
 	case cfg.lifetime <= 0:
 		return cfg, fmt.Errorf("-lifetime must be positive")
+	case cfg.rememberFor <= 0:
+		return cfg, fmt.Errorf("-remember-for must be positive")
 	case cfg.idleTimeout < 0 || cfg.cleanupInterval < 0:
 		return cfg, fmt.Errorf("-idle-timeout and -cleanup-interval must not be negative")
 	case cfg.shutdownTimeout <= 0:

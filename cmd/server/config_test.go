@@ -16,6 +16,7 @@ func TestParseConfig(t *testing.T) {
 		redisLockTTL:    10 * time.Second,
 		lifetime:        24 * time.Hour,
 		idleTimeout:     2 * time.Hour,
+		rememberFor:     720 * time.Hour,
 		cleanupInterval: 5 * time.Minute,
 		shutdownTimeout: 10 * time.Second,
 	}
@@ -36,19 +37,19 @@ func TestParseConfig(t *testing.T) {
 		{"every flag is read", []string{
 			"-addr", ":9000", "-db", "/var/lib/app/s.db", "-store", "memory", "-lifetime", "1h",
 			"-idle-timeout", "10m", "-cleanup-interval", "30s", "-secure-cookie", "-redis-lock-ttl", "1s",
-			"-shutdown-timeout", "3s",
+			"-shutdown-timeout", "3s", "-remember-for", "48h",
 		}, nil, config{
 			addr: ":9000", dbPath: "/var/lib/app/s.db", store: "memory", redisLockTTL: time.Second, lifetime: time.Hour,
-			idleTimeout: 10 * time.Minute, cleanupInterval: 30 * time.Second, shutdownTimeout: 3 * time.Second,
+			idleTimeout: 10 * time.Minute, rememberFor: 48 * time.Hour, cleanupInterval: 30 * time.Second, shutdownTimeout: 3 * time.Second,
 			secureCookie: true,
 		}},
 		{"the environment fills in for missing flags", nil, map[string]string{
 			"ADDR": ":7000", "DB_PATH": "x.db", "STORE": "memory", "LIFETIME": "3h",
 			"IDLE_TIMEOUT": "1m", "CLEANUP_INTERVAL": "1s", "SECURE_COOKIE": "true", "REDIS_LOCK_TTL": "2s",
-			"SHUTDOWN_TIMEOUT": "20s",
+			"SHUTDOWN_TIMEOUT": "20s", "REMEMBER_FOR": "1h",
 		}, config{
 			addr: ":7000", dbPath: "x.db", store: "memory", redisLockTTL: 2 * time.Second, lifetime: 3 * time.Hour,
-			idleTimeout: time.Minute, cleanupInterval: time.Second, shutdownTimeout: 20 * time.Second,
+			idleTimeout: time.Minute, rememberFor: time.Hour, cleanupInterval: time.Second, shutdownTimeout: 20 * time.Second,
 			secureCookie: true,
 		}},
 		{"a flag beats the environment", []string{"-addr", ":1", "-db", "flag.db", "-lifetime", "2h", "-secure-cookie=false"},
@@ -98,6 +99,9 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 		{"negative shutdown timeout", []string{"-shutdown-timeout", "-1s"}, nil},
 		{"bad SHUTDOWN_TIMEOUT", nil, map[string]string{"SHUTDOWN_TIMEOUT": "10"}},
 		{"bad SECURE_COOKIE", nil, map[string]string{"SECURE_COOKIE": "yes please"}},
+		{"zero remember-for", []string{"-remember-for", "0"}, nil},
+		{"negative remember-for", []string{"-remember-for", "-1h"}, nil},
+		{"bad REMEMBER_FOR", nil, map[string]string{"REMEMBER_FOR": "a month"}},
 		{"bad REDIS_LOCK_TTL", nil, map[string]string{"REDIS_LOCK_TTL": "10"}},
 		{"zero redis lock TTL", []string{"-redis-lock-ttl", "0"}, nil},
 		{"redis lock TTL too short to extend", []string{"-redis-lock-ttl", "10ms"}, nil},
@@ -130,7 +134,7 @@ func TestHelpPrintsTheFlagsAndSucceeds(t *testing.T) {
 			if err != nil {
 				t.Errorf("got error %v, want nil (exit status 0)", err)
 			}
-			for _, name := range []string{"-addr", "-db", "-store", "-shutdown-timeout"} {
+			for _, name := range []string{"-addr", "-db", "-store", "-shutdown-timeout", "-remember-for"} {
 				if !strings.Contains(stderr.String(), name) {
 					t.Errorf("got usage without %s:\n%s", name, stderr.String())
 				}

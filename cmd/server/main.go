@@ -21,6 +21,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
+	"example.com/gosessions/password"
 	"example.com/gosessions/redis"
 	"example.com/gosessions/sessionstore"
 	"example.com/gosessions/sqlite"
@@ -42,7 +43,7 @@ func main() {
 // run starts the server and serves until ctx is cancelled, then shuts down
 // gracefully: stop accepting, let in-flight requests finish (their sessions
 // are saved) for up to -shutdown-timeout, close the connections still open
-// after it, stop the session cleanup, close the database.
+// after it, stop the session cleanups, close the database.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -67,6 +68,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer store.Close()
+	if cfg.store == "memory" {
+		// The sessions that the index's rows name were in the memory of
+		// the last run: they are gone.
+		if _, err := db.DeleteAllAccountSessions(ctx); err != nil {
+			return fmt.Errorf("clear the session index: %w", err)
+		}
+	}
+	stopCleanup := cleanAccountSessions(db, cfg.cleanupInterval, logger)
+	defer stopCleanup()
+
+	passwords, err := password.New(password.Config{Params: password.DefaultParams()})
+	if err != nil {
+		return err
+	}
 	// Counting the sessions on each /session would cost more as they grow.
 	stats := sessionstore.NewCountedStats(store, 5*time.Second, logger)
 	defer stats.Close()
@@ -78,10 +93,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			IdleTimeout:  cfg.idleTimeout,
 			SecureCookie: cfg.secureCookie,
 		}),
-		Stats:     stats,
-		Logger:    logger,
-		Templates: gosessions.Templates(),
-		Static:    gosessions.Static(),
+		Stats:       stats,
+		Logger:      logger,
+		Templates:   gosessions.Templates(),
+		Static:      gosessions.Static(),
+		Passwords:   passwords,
+		RememberFor: cfg.rememberFor,
 	}
 	if shared, ok := store.(sharedStore); ok {
 		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
@@ -180,6 +197,37 @@ func openStore(ctx context.Context, cfg config, db *sqlite.DB, logger *slog.Logg
 		return store, nil
 	}
 	return nil, fmt.Errorf("unknown store %q", cfg.store)
+}
+
+// cleanAccountSessions deletes the rows of the session index that have
+// expired, every interval (none when it is 0), whatever the store: the
+// stores clean up their own sessions, not the index. It returns the
+// function that stops it and waits until it has.
+func cleanAccountSessions(db *sqlite.DB, interval time.Duration, logger *slog.Logger) (stop func()) {
+	if interval <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			if _, err := db.DeleteExpiredAccountSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				logger.Warn("delete expired account sessions", "error", err)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 var errUnhealthy = errors.New("unhealthy")

@@ -1,0 +1,147 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"example.com/gosessions/sqlite"
+)
+
+// wrongCredentials is the one message of a failed sign-in: it does not say
+// whether the email has an account.
+const wrongCredentials = "Wrong email or password."
+
+// errWrongCredentials is checkCredentials's answer to a wrong email or
+// password.
+var errWrongCredentials = errors.New("wrong email or password")
+
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	s.renderLogin(w, r, http.StatusOK, loginForm{Next: nextPage(r)})
+}
+
+// handleLogin checks the email and password and signs the session in.
+// Attempts are counted per email before the password is checked, and
+// after loginLimit's failures the email is refused for a while, so that
+// nobody can try passwords for an account faster than that.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	form := loginForm{
+		Email:    r.PostForm.Get("email"),
+		Remember: r.PostForm.Get("remember") != "",
+		Next:     nextPage(r),
+	}
+	password := r.PostForm.Get("password")
+	if !form.validate(password) {
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, form)
+		return
+	}
+
+	ctx := r.Context()
+	now := time.Now()
+	retryAt, blocked, err := s.db.RecordLoginAttempt(ctx, loginLimit, form.Email, now)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if blocked {
+		s.tooManyAttempts(w, r, form, retryAt.Sub(now))
+		return
+	}
+	user, err := s.checkCredentials(ctx, form.Email, password)
+	if errors.Is(err, errWrongCredentials) {
+		form.Errors["form"] = wrongCredentials
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, form)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.db.ClearLoginAttempts(ctx, form.Email); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.signIn(w, r, user.ID, form.Remember); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, cmp.Or(form.Next, "/account"), "Signed in as "+user.Name+". Your session has a new token now.")
+}
+
+// checkCredentials returns the account with email if password is its
+// password, or errWrongCredentials. An unknown email costs a hash too, so
+// that the time of the answer does not tell whether it has an account.
+func (s *Server) checkCredentials(ctx context.Context, email, password string) (sqlite.User, error) {
+	user, err := s.db.UserByEmail(ctx, email)
+	if errors.Is(err, sqlite.ErrNotFound) {
+		if err := s.passwords.DummyVerify(ctx, password); err != nil {
+			return sqlite.User{}, err
+		}
+		return sqlite.User{}, errWrongCredentials
+	}
+	if err != nil {
+		return sqlite.User{}, err
+	}
+	ok, err := s.passwords.Verify(ctx, password, user.PasswordHash)
+	if err != nil {
+		return sqlite.User{}, err
+	}
+	if !ok {
+		return sqlite.User{}, errWrongCredentials
+	}
+	if s.passwords.NeedsRehash(user.PasswordHash) {
+		// Hashed with older parameters: store a hash with the current ones.
+		// Not worth failing the sign-in for; the next one tries again.
+		if hash, err := s.passwords.Hash(ctx, password); err == nil {
+			if err := s.db.SetPasswordHash(ctx, user.ID, hash); err != nil {
+				s.logger.Warn("store a rehashed password", "user_id", user.ID, "error", err)
+			}
+		}
+	}
+	return user, nil
+}
+
+// tooManyAttempts refuses a sign-in for an email with too many recent
+// failures, without checking the password. Retry-After says, in whole
+// seconds rounded up, when the oldest of them leaves the window.
+func (s *Server) tooManyAttempts(w http.ResponseWriter, r *http.Request, form loginForm, wait time.Duration) {
+	seconds := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	form.Errors["form"] = fmt.Sprintf("Too many failed sign-ins for this email address. Please try again in %d minutes.",
+		int(math.Ceil(float64(seconds)/60)))
+	s.renderLogin(w, r, http.StatusTooManyRequests, form)
+}
+
+// handleLogout signs the session out: its row in the index and its data
+// are deleted, and the flash message starts a new, empty session with a
+// new token.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.signOut(w, r); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/", "Signed out. Your old session, cart included, is gone.")
+}
+
+// nextPage returns the next query parameter of the request if it is a
+// path on this site (see localPath), and "" otherwise.
+func nextPage(r *http.Request) string {
+	if next := r.URL.Query().Get("next"); localPath(next) {
+		return next
+	}
+	return ""
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, form loginForm) {
+	data := s.newTemplateData(r, "Sign in")
+	data.Login = form
+	s.render(w, r, status, "login", data)
+}
