@@ -29,10 +29,14 @@ func TestSignIn(t *testing.T) {
 	})
 
 	t.Run("a guest's navigation offers to sign in and to sign up", func(t *testing.T) {
-		r := v.get("/")
-		wantText(t, "GET /", r, "Sign in", "Sign up")
-		if strings.Contains(r.Body, `href="/account"`) {
-			t.Errorf("a guest's navigation links to /account")
+		nav := navOf(t, v.get("/"))
+		for _, s := range []string{`href="/login"`, `href="/signup"`} {
+			if !strings.Contains(nav, s) {
+				t.Errorf("a guest's navigation has no %s:\n%s", s, nav)
+			}
+		}
+		if strings.Contains(nav, `href="/account"`) || strings.Contains(nav, `action="/logout"`) {
+			t.Errorf("a guest's navigation offers the account or sign-out:\n%s", nav)
 		}
 	})
 
@@ -113,8 +117,7 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("got %s = %v after sign-out, want it gone", k, vals[k])
 			}
 		}
-		wantGuest(t, "the signed-in token after sign-out",
-			newVisitorWithCookies(t, srv.URL, &http.Cookie{Name: "session", Value: tokenSignedIn}))
+		wantTokenLeadsNowhere(t, "the signed-in token after sign-out", srv.URL, tokenSignedIn)
 	})
 }
 
@@ -274,6 +277,16 @@ func TestSignUpEscapesTheName(t *testing.T) {
 			t.Errorf("%s: the escaped name is not on the page:\n%s", path, r.Body)
 		}
 	}
+}
+
+// navOf returns the page's navigation, <nav> to </nav>.
+func navOf(t testing.TB, r response) string {
+	t.Helper()
+	start, end := strings.Index(r.Body, "<nav"), strings.Index(r.Body, "</nav>")
+	if start < 0 || end < start {
+		t.Fatalf("the page has no <nav>:\n%s", r.Body)
+	}
+	return r.Body[start:end]
 }
 
 // htmlAttr escapes s as html/template does inside an attribute value.
