@@ -1,8 +1,13 @@
 package e2e
 
+// Signing in with an email and a password, and signing out. The account
+// itself (sign-up, /account, its sessions) is in accounts_test.go.
+
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -10,139 +15,278 @@ import (
 func TestSignIn(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
+	newVisitor(t, srv.URL).signUp("Ada Lovelace", "ada@example.com", adaPassword)
 	v := newVisitor(t, srv.URL)
 
-	t.Run("the form asks for name and email", func(t *testing.T) {
+	t.Run("the form asks for email, password and remember me", func(t *testing.T) {
 		r := v.get("/login")
 		wantStatus(t, "GET /login", r, http.StatusOK)
-		for _, s := range []string{`action="/login"`, `name="name"`, `name="email"`} {
+		for _, s := range []string{`action="/login`, `name="email"`, `name="password"`, `type="password"`, `name="remember"`, `type="checkbox"`} {
 			if !strings.Contains(r.Body, s) {
-				t.Errorf("login page has no %s", s)
+				t.Errorf("the sign-in page has no %s", s)
 			}
 		}
 	})
 
-	v.add(4, "2")
-	tokenBefore := v.cookie()
+	t.Run("a guest's navigation offers to sign in and to sign up", func(t *testing.T) {
+		nav := navOf(t, v.get("/"))
+		for _, s := range []string{`href="/login"`, `href="/signup"`} {
+			if !strings.Contains(nav, s) {
+				t.Errorf("a guest's navigation has no %s:\n%s", s, nav)
+			}
+		}
+		if strings.Contains(nav, `href="/account"`) || strings.Contains(nav, `action="/logout"`) {
+			t.Errorf("a guest's navigation offers the account or sign-out:\n%s", nav)
+		}
+	})
 
-	t.Run("signing in renews the token, keeps the cart, stores the user", func(t *testing.T) {
-		r := v.post("/login", url.Values{"name": {"  Ada Lovelace  "}, "email": {"ada@example.com"}})
-		redirectsTo(t, "POST /login", r, "/")
-		if v.cookie() == tokenBefore {
-			t.Errorf("the session token did not change on sign-in")
+	v.add(4, "2")
+	wantStatus(t, "GET /ingredients/3", v.get("/ingredients/3"), http.StatusOK)
+	tokenBefore := v.cookie()
+	viewedBefore := v.values()["recentlyViewed"]
+
+	t.Run("signing in renews the token, keeps the cart and recently viewed", func(t *testing.T) {
+		r := v.post("/login", url.Values{"email": {"ada@example.com"}, "password": {adaPassword}})
+		redirectsTo(t, "POST /login", r, "/account")
+		if v.cookie() == tokenBefore || v.cookie() == "" {
+			t.Errorf("got token %q after sign-in, want a new one", v.cookie())
 		}
 		if got := v.cart().quantities(); len(got) != 1 || got[4] != 2 {
 			t.Errorf("got cart %v after sign-in, want ingredient 4 × 2", got)
 		}
-		vals := v.values()
-		if vals["userName"] != "Ada Lovelace" || vals["userEmail"] != "ada@example.com" {
-			t.Errorf("got userName %q, userEmail %q; want the trimmed name and the email", vals["userName"], vals["userEmail"])
+		if got := v.values()["recentlyViewed"]; fmt.Sprint(got) != fmt.Sprint(viewedBefore) {
+			t.Errorf("got recentlyViewed %v after sign-in, want %v", got, viewedBefore)
 		}
-		wantText(t, "home after sign-in", v.get("/"), "Signed in as Ada Lovelace.", "Signed in yes, as Ada Lovelace")
+		if got := accountOf(t, v); got.Name != "Ada Lovelace" || got.Email != "ada@example.com" {
+			t.Errorf("got account %q <%s>, want Ada Lovelace <ada@example.com>", got.Name, got.Email)
+		}
+	})
+
+	t.Run("the session holds the account's id only", func(t *testing.T) {
+		vals := v.values()
+		if _, ok := vals["userId"].(float64); !ok {
+			t.Errorf("got userId %v (%T), want the account's id", vals["userId"], vals["userId"])
+		}
+		for _, k := range []string{"userName", "userEmail"} {
+			if _, ok := vals[k]; ok {
+				t.Errorf("the session holds %s = %v, want only the id", k, vals[k])
+			}
+		}
 	})
 
 	t.Run("the token from before sign-in no longer leads to the session", func(t *testing.T) {
-		thief := newVisitor(t, srv.URL)
-		u, _ := url.Parse(srv.URL)
-		thief.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: tokenBefore, Path: "/"}})
+		thief := newVisitorWithCookies(t, srv.URL, &http.Cookie{Name: "session", Value: tokenBefore})
 		vals := thief.values()
-		if _, ok := vals["userName"]; ok {
-			t.Errorf("the old token still reads the signed-in user: %v", vals)
+		for _, k := range []string{"userId", "chosenIngredients", "recentlyViewed"} {
+			if _, ok := vals[k]; ok {
+				t.Errorf("the old token still reads %s: %v", k, vals)
+			}
 		}
-		if _, ok := vals["chosenIngredients"]; ok {
-			t.Errorf("the old token still reads the cart: %v", vals)
-		}
+		wantGuest(t, "the old token", thief)
 	})
 
-	t.Run("another visitor sees neither the user nor the cart", func(t *testing.T) {
+	t.Run("another visitor sees neither the account nor the cart", func(t *testing.T) {
 		bob := newVisitor(t, srv.URL)
-		wantText(t, "bob's home", bob.get("/"), "Signed in no", "Items in your cart 0")
+		wantGuest(t, "bob", bob)
 		if got := bob.cart(); len(got.Items) != 0 {
 			t.Errorf("got bob's cart %v, want empty", got.Items)
 		}
 	})
 
-	t.Run("the form shows the signed-in user's details", func(t *testing.T) {
-		r := v.get("/login")
-		if !strings.Contains(r.Body, `value="Ada Lovelace"`) || !strings.Contains(r.Body, `value="ada@example.com"`) {
-			t.Errorf("login form does not hold the signed-in name and email")
+	t.Run("the email is matched whatever its letter case", func(t *testing.T) {
+		w := newVisitor(t, srv.URL)
+		w.signIn("ADA@Example.COM", adaPassword, false)
+		if got := accountOf(t, w).Email; got != "ada@example.com" {
+			t.Errorf("got email %q, want the account's ada@example.com", got)
 		}
 	})
 
-	t.Run("signing out destroys the session", func(t *testing.T) {
+	t.Run("signing out ends the session, cart included", func(t *testing.T) {
 		tokenSignedIn := v.cookie()
-		redirectsTo(t, "POST /logout", v.post("/logout", nil), "/")
-		if v.cookie() == tokenSignedIn || v.cookie() == "" {
-			t.Errorf("got token %q after sign-out, want a new one", v.cookie())
+		wantStatus(t, "POST /logout", v.post("/logout", nil), http.StatusSeeOther)
+		if v.cookie() == tokenSignedIn {
+			t.Errorf("the token did not change at sign-out")
 		}
-		wantText(t, "home after sign-out", v.get("/"), "Signed out.", "Signed in no", "Items in your cart 0")
+		wantGuest(t, "after sign-out", v)
+		if got := v.cart(); len(got.Items) != 0 {
+			t.Errorf("got cart %v after sign-out, want empty", got.Items)
+		}
 		vals := v.values()
-		for _, k := range []string{"userName", "userEmail", "chosenIngredients"} {
+		for _, k := range []string{"userId", "chosenIngredients"} {
 			if _, ok := vals[k]; ok {
 				t.Errorf("got %s = %v after sign-out, want it gone", k, vals[k])
 			}
 		}
+		wantTokenLeadsNowhere(t, "the signed-in token after sign-out", srv.URL, tokenSignedIn)
 	})
 }
 
-func TestSignInEscapesTheName(t *testing.T) {
+// TestSignInFailuresDoNotSayWhichFieldWasWrong: a wrong password and an
+// unknown email get the same answer, and leave the session as it was.
+func TestSignInFailuresDoNotSayWhichFieldWasWrong(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	v := newVisitor(t, srv.URL)
-	redirectsTo(t, "POST /login", v.post("/login", url.Values{
-		"name": {`<script>alert(1)</script>`}, "email": {"x@example.com"},
-	}), "/")
-	r := v.get("/")
-	if strings.Contains(r.Body, "<script>alert(1)") {
-		t.Errorf("the name is in the page unescaped")
-	}
-	if !strings.Contains(r.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
-		t.Errorf("the escaped name is not on the page:\n%s", r.Body)
-	}
-}
-
-// TestSignInRefusesBadInput: an invalid form comes back with 422, a
-// message next to each wrong field, the values as typed, and the session
-// exactly as it was, token included.
-func TestSignInRefusesBadInput(t *testing.T) {
-	t.Parallel()
-	srv := startServer(t)
+	newVisitor(t, srv.URL).signUp("Ada Lovelace", "ada@example.com", adaPassword)
 	v := newVisitor(t, srv.URL)
 	v.add(1, "2")
 	v.get("/cart") // show, and so drop, the flash of that add
 
-	long := strings.Repeat("a", 101)
-	tests := []struct {
-		name, formName, formEmail string
-		wantMessages              []string
-	}{
-		{"empty name", "", "ada@example.com", []string{"Please enter your name."}},
-		{"blank name", "   ", "ada@example.com", []string{"Please enter your name."}},
-		{"name over 100 characters", long, "ada@example.com", []string{"Your name can be at most 100 characters long."}},
-		{"empty email", "Ada", "", []string{"Please enter your email address."}},
-		{"email without @", "Ada", "ada.example.com", []string{"Please enter a valid email address"}},
-		{"email without a dot in the domain", "Ada", "ada@localhost", []string{"Please enter a valid email address"}},
-		{"email with a display name", "Ada", "Ada <ada@example.com>", []string{"Please enter a valid email address"}},
-		{"both wrong", "", "nope", []string{"Please enter your name.", "Please enter a valid email address"}},
+	const wrongPassword = "not-the-password-at-all"
+	tests := []struct{ name, email string }{
+		{"wrong password", "ada@example.com"},
+		{"unknown email", "nobody@example.com"},
 	}
+	pages := map[string]string{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, token := v.values(), v.cookie()
-			r := v.post("/login", url.Values{"name": {tt.formName}, "email": {tt.formEmail}})
+			r := v.post("/login", url.Values{"email": {tt.email}, "password": {wrongPassword}})
 			wantStatus(t, "POST /login", r, http.StatusUnprocessableEntity)
-			wantText(t, "POST /login", r, tt.wantMessages...)
-			if name := strings.TrimSpace(tt.formName); name != "" && !strings.Contains(r.Body, `value="`+name+`"`) {
-				t.Errorf("the typed name %q is not kept in the form", name)
+			wantText(t, "POST /login", r, "Wrong email or password.")
+			if !strings.Contains(r.Body, `value="`+tt.email+`"`) {
+				t.Errorf("the form does not keep the typed email")
 			}
-			if tt.formEmail != "" && !strings.Contains(r.Body, `value="`+htmlAttr(tt.formEmail)+`"`) {
-				t.Errorf("the typed email %q is not kept in the form", tt.formEmail)
+			if strings.Contains(r.Body, wrongPassword) {
+				t.Errorf("the page holds the typed password")
 			}
 			if v.cookie() != token {
 				t.Errorf("the token changed on a refused sign-in")
 			}
 			wantUnchanged(t, "POST /login", before, v.values())
+			pages[tt.name] = strings.ReplaceAll(pageText(r.Body), tt.email, "EMAIL")
 		})
 	}
+	if len(pages) == 2 && pages["wrong password"] != pages["unknown email"] {
+		t.Errorf("the two failures differ beyond the email typed:\nwrong password: %s\nunknown email:  %s",
+			pages["wrong password"], pages["unknown email"])
+	}
+}
+
+func TestSignInFollowsOnlyALocalNext(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	newVisitor(t, srv.URL).signUp("Ada Lovelace", "ada@example.com", adaPassword)
+
+	tests := []struct {
+		name, next, want string
+	}{
+		{"a local path", "/cart", "/cart"},
+		{"a local path with a query", "/ingredients?sort=name", "/ingredients?sort=name"},
+		{"no next", "", "/account"},
+		{"a protocol-relative URL", "//evil.example", "/account"},
+		{"a protocol-relative URL with a path", "//evil.example/account", "/account"},
+		{"an absolute URL", "https://evil.example", "/account"},
+		{"an absolute URL of this very site", srv.URL + "/cart", "/account"},
+		{"a backslash after the slash", `/\evil`, "/account"},
+		{"a backslash then a slash", `/\/evil.example`, "/account"},
+		{"a javascript: URL", "javascript:alert(1)", "/account"},
+		{"a tab between the slashes", "/\t/evil.example", "/account"},
+		{"a newline", "/cart\r\nSet-Cookie: x=y", "/account"},
+		{"a relative path", "evil.example", "/account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+", posted", func(t *testing.T) {
+			v := newVisitor(t, srv.URL)
+			path := "/login"
+			if tt.next != "" {
+				path += "?next=" + url.QueryEscape(tt.next)
+			}
+			r := v.post(path, url.Values{"email": {"ada@example.com"}, "password": {adaPassword}})
+			redirectsTo(t, "POST "+path, r, tt.want)
+			accountOf(t, v)
+		})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+", through the form", func(t *testing.T) {
+			v := newVisitor(t, srv.URL)
+			action := loginFormAction(t, v, "/login?next="+url.QueryEscape(tt.next))
+			r := v.post(action, url.Values{"email": {"ada@example.com"}, "password": {adaPassword}})
+			redirectsTo(t, "POST "+action, r, tt.want)
+		})
+	}
+}
+
+// TestSignInIsRefusedAfterFiveFailures: the sixth attempt within the
+// window is a 429 whatever the password, so guessing stops there.
+func TestSignInIsRefusedAfterFiveFailures(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	newVisitor(t, srv.URL).signUp("Ada Lovelace", "ada@example.com", adaPassword)
+	newVisitor(t, srv.URL).signUp("Bob Babbage", "bob@example.com", bobPassword)
+	newVisitor(t, srv.URL).signUp("Grace Hopper", "grace@example.com", "cobol-compiler-1959")
+
+	fail := func(t *testing.T, email string, times int) {
+		t.Helper()
+		for i := range times {
+			r := newVisitor(t, srv.URL).post("/login", url.Values{"email": {email}, "password": {fmt.Sprint("guess-", i)}})
+			wantStatus(t, fmt.Sprintf("failure %d", i+1), r, http.StatusUnprocessableEntity)
+		}
+	}
+	wantThrottled := func(t *testing.T, email, password string) {
+		t.Helper()
+		v := newVisitor(t, srv.URL)
+		r := v.post("/login", url.Values{"email": {email}, "password": {password}})
+		wantStatus(t, "POST /login", r, http.StatusTooManyRequests)
+		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 15*60 {
+			t.Errorf("got Retry-After %q, want whole seconds, at most the 15-minute window", r.Header.Get("Retry-After"))
+		}
+		if strings.Contains(r.Body, password) {
+			t.Errorf("the page holds the typed password")
+		}
+		wantGuest(t, "after a 429", v)
+	}
+
+	fail(t, "ada@example.com", 5)
+	t.Run("the right password is refused too", func(t *testing.T) {
+		wantThrottled(t, "ada@example.com", adaPassword)
+	})
+	t.Run("the email is throttled whatever its letter case", func(t *testing.T) {
+		wantThrottled(t, "ADA@EXAMPLE.COM", adaPassword)
+	})
+	t.Run("other emails are not throttled", func(t *testing.T) {
+		v := newVisitor(t, srv.URL)
+		v.signIn("bob@example.com", bobPassword, false)
+		accountOf(t, v)
+	})
+	t.Run("an email without an account is throttled alike", func(t *testing.T) {
+		fail(t, "nobody@example.com", 5)
+		wantThrottled(t, "nobody@example.com", "whatever-it-is")
+	})
+	t.Run("a sign-in forgets the failures before it", func(t *testing.T) {
+		fail(t, "grace@example.com", 4)
+		newVisitor(t, srv.URL).signIn("grace@example.com", "cobol-compiler-1959", false)
+		fail(t, "grace@example.com", 4)
+		v := newVisitor(t, srv.URL)
+		v.signIn("grace@example.com", "cobol-compiler-1959", false)
+		accountOf(t, v)
+	})
+}
+
+func TestSignUpEscapesTheName(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	v := newVisitor(t, srv.URL)
+	v.signUp(`<script>alert(1)</script>`, "x@example.com", adaPassword)
+	for _, path := range []string{"/", "/account"} {
+		r := v.get(path)
+		wantStatus(t, "GET "+path, r, http.StatusOK)
+		if strings.Contains(r.Body, "<script>alert(1)") {
+			t.Errorf("%s: the name is in the page unescaped", path)
+		}
+		if !strings.Contains(r.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("%s: the escaped name is not on the page:\n%s", path, r.Body)
+		}
+	}
+}
+
+// navOf returns the page's navigation, <nav> to </nav>.
+func navOf(t testing.TB, r response) string {
+	t.Helper()
+	start, end := strings.Index(r.Body, "<nav"), strings.Index(r.Body, "</nav>")
+	if start < 0 || end < start {
+		t.Fatalf("the page has no <nav>:\n%s", r.Body)
+	}
+	return r.Body[start:end]
 }
 
 // htmlAttr escapes s as html/template does inside an attribute value.
