@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -111,6 +112,8 @@ func nameProblem(name string) string {
 		return "Your name contains control or invisible characters (such as a zero-width space). Please type it again."
 	case n == 0:
 		return "Please enter your name."
+	case !hasLetterOrDigit(name):
+		return "Your name must have at least one letter or digit."
 	case n > maxNameLength:
 		return fmt.Sprintf("Your name can be at most %d characters long.", maxNameLength)
 	}
@@ -124,7 +127,7 @@ func emailProblem(email string) string {
 		return "Please enter your email address."
 	case hasHiddenCharacters(email):
 		return "Your email address contains control or invisible characters (such as a zero-width space). Please type it again."
-	case !validEmail(email):
+	case strings.ContainsFunc(email, unicode.IsSpace), !validEmail(email):
 		return "Please enter a valid email address, such as ada@example.com."
 	}
 	return ""
@@ -164,10 +167,24 @@ func localPath(next string) bool {
 // stored) and the line and paragraph separators. In a name or an address
 // they can pass for another one, hide text, or break a log line. Check
 // every field a person types that others will see.
+//
+// It also refuses what no keyboard types and no font shows: private-use
+// characters, noncharacters, and the letters that are drawn as blanks
+// (Hangul fillers, the blank Braille pattern).
 func hasHiddenCharacters(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+		return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Noncharacter_Code_Point) ||
+			slices.Contains(blankLetters, r)
 	})
+}
+
+// blankLetters are letters and symbols that render as empty space.
+var blankLetters = []rune{'\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800'}
+
+// hasLetterOrDigit reports whether s has something to read: a name made of
+// combining accents or spaces alone has not.
+func hasLetterOrDigit(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
 }
 
 // validEmail accepts a bare address (no display name) of a sensible length

@@ -44,6 +44,12 @@ func TestSignupFormValidate(t *testing.T) {
 		{"a zero-width space in the email", signupForm{Name: "Ada", Email: "ada\u200b@example.com"}, []string{"email"}, "Ada"},
 		{"a right-to-left override in the email", signupForm{Name: "Ada", Email: "ada@\u202emoc.elpmaxe"}, []string{"email"}, "Ada"},
 		{"hidden characters in both", signupForm{Name: "A\u200bda", Email: "a\u200b@b.co"}, []string{"name", "email"}, "A\u200bda"},
+		{"a blank Hangul filler in the name", signupForm{Name: "A\u3164da", Email: "ada@example.com"}, []string{"name"}, "A\u3164da"},
+		{"a blank Braille pattern in the name", signupForm{Name: "\u2800", Email: "ada@example.com"}, []string{"name"}, "\u2800"},
+		{"a name of a combining accent only", signupForm{Name: "\u0301", Email: "ada@example.com"}, []string{"name"}, "\u0301"},
+		{"a private-use character in the name", signupForm{Name: "Ada\uE000", Email: "ada@example.com"}, []string{"name"}, "Ada\uE000"},
+		{"a noncharacter in the name", signupForm{Name: "Ada\uFFFF", Email: "ada@example.com"}, []string{"name"}, "Ada\uFFFF"},
+		{"a no-break space inside the email", signupForm{Name: "Ada", Email: "ada\u00a0x@example.com"}, []string{"email"}, "Ada"},
 
 		// What people's names hold.
 		{"letters of any script", signupForm{Name: "Zoë 李小龍 Ἀριστοτέλης", Email: "zoe@example.com"}, nil, "Zoë 李小龍 Ἀριστοτέλης"},
