@@ -65,15 +65,27 @@ func TestAccountSessionWithUser(t *testing.T) {
 	}
 }
 
-func TestDeleteAllAccountSessions(t *testing.T) {
+func TestDeleteUnrememberedAccountSessions(t *testing.T) {
+	ctx := context.Background()
 	db := openDB(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
-	mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
-	mustAddSession(t, db, ada.ID, "h2", "curl", 0, day)
-	if n, err := db.DeleteAllAccountSessions(context.Background()); err != nil || n != 2 {
-		t.Errorf("got %d, %v; want 2 deleted", n, err)
+	mustAddSession(t, db, ada.ID, "plain", "curl", 0, day)
+	remembered := mustAddSession(t, db, ada.ID, "remembered", "curl", 0, day)
+	if err := db.SetRememberToken(ctx, remembered.ID, "sel", "secret-hash", t0.Add(30*day)); err != nil {
+		t.Fatal(err)
 	}
-	assertRows(t, db, "account_sessions", 0)
+	lapsed := mustAddSession(t, db, ada.ID, "lapsed", "curl", 0, day)
+	if err := db.SetRememberToken(ctx, lapsed.ID, "old", "secret-hash", t0.Add(2*day)); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := db.DeleteUnrememberedAccountSessions(ctx, t0.Add(2*day)); err != nil || n != 2 {
+		t.Errorf("got %d, %v; want 2 deleted (without remember me, and remembered until now)", n, err)
+	}
+	if got, _, err := db.RememberedSession(ctx, "sel", t0.Add(2*day)); err != nil || got.ID != remembered.ID {
+		t.Errorf("got %+v, %v; want the remembered row %s kept", got, err, remembered.ID)
+	}
+	assertRows(t, db, "account_sessions", 1)
 }
 
 func TestRememberToken(t *testing.T) {
