@@ -84,7 +84,7 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	}
 
 	now := time.Now()
-	row, secretHash, err := s.db.RememberedSession(ctx, selector, now)
+	row, secrets, err := s.db.RememberedSession(ctx, selector, now)
 	if errors.Is(err, sqlite.ErrNotFound) {
 		s.clearRememberCookie(w, r)
 		return nil, nil
@@ -92,7 +92,7 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(secretHash), []byte(sessionstore.HashToken(secret))) != 1 {
+	if subtle.ConstantTimeCompare([]byte(secrets.Hash), []byte(sessionstore.HashToken(secret))) != 1 {
 		return nil, s.rememberTokenStolen(w, r, row)
 	}
 	user, err := s.db.UserByID(ctx, row.UserID)
