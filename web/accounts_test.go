@@ -337,6 +337,22 @@ func TestRememberMePreviousSecretHasAGrace(t *testing.T) {
 		wantOneRow(t, app)
 	})
 
+	t.Run("the browser stays signed in when the late tab's answer arrives first", func(t *testing.T) {
+		app, b, first, late := restoreThenLate(t)
+		a := late.getJSON("/account")
+		wantStatus(t, "late tab", a, http.StatusOK)
+		// The row moved to the late tab's session; the browser keeps the
+		// first tab's, and its current remember cookie signs it in again.
+		arrive(app, b, a, first)
+		if !b.signedIn() {
+			t.Errorf("the browser is signed out, want it signed in")
+		}
+		if b.jarCookie("remember") == "" {
+			t.Errorf("the remember cookie was cleared")
+		}
+		wantOneRow(t, app)
+	})
+
 	theft := []struct {
 		name   string
 		before func(t *testing.T, app *testApp, late *browser)
