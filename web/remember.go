@@ -128,15 +128,17 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	s.sessions.Put(ctx, keyUserID, user.ID)
 	s.sessions.Put(ctx, keyAccountDB, s.dbID)
 	s.sessions.RememberMe(ctx, true)
-	tokenHash := sessionstore.HashToken(s.sessions.Token(ctx))
-	if rotate {
+	tokenHash, expiry := sessionstore.HashToken(s.sessions.Token(ctx)), s.rowExpiry(ctx, now)
+	if !rotate {
+		err = s.db.RestoreAccountSessionKeepingSecret(ctx, row.ID, tokenHash, now, expiry)
+	} else {
 		newSecret := randomBase64(32)
-		err = s.db.RestoreAccountSession(ctx, row.ID, tokenHash, sessionstore.HashToken(newSecret), now, s.rowExpiry(ctx, now))
-		if err != nil {
-			return nil, err
+		err = s.db.RestoreAccountSession(ctx, row.ID, tokenHash, sessionstore.HashToken(newSecret), now, expiry)
+		if err == nil {
+			s.setRememberCookie(w, selector, newSecret, row.RememberExpiresAt)
 		}
-		s.setRememberCookie(w, selector, newSecret, row.RememberExpiresAt)
-	} else if err := s.db.RestoreAccountSessionKeepingSecret(ctx, row.ID, tokenHash, now, s.rowExpiry(ctx, now)); err != nil {
+	}
+	if err != nil {
 		return nil, err
 	}
 	restored = true
@@ -150,8 +152,9 @@ func sameHash(a, b string) bool {
 }
 
 // rememberTokenStolen answers a remember-me cookie with a known selector
-// and a wrong secret. The secret is replaced at every use, so someone used
-// a copy of the cookie (or the device did, after the copy): the device's
+// and a wrong secret: neither the current one nor, within its grace, the
+// previous one. The secret is replaced at every use, so someone used a
+// copy of the cookie (or the device did, after the copy): the device's
 // row is deleted, which signs out whoever holds its session now, and the
 // cookie is cleared. The warning names the account, never the cookie.
 func (s *Server) rememberTokenStolen(w http.ResponseWriter, r *http.Request, row sqlite.AccountSession) error {
