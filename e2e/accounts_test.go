@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -213,6 +214,24 @@ func signInRemembered(t testing.TB, v *visitor, email, password string) *http.Co
 		t.Fatalf("POST /login with remember set no remember cookie: %q", r.Header.Values("Set-Cookie"))
 	}
 	return c
+}
+
+// ageRememberRotations moves the last replacement of every remember-me
+// secret in the database at dbPath back by d, as if d had passed since:
+// the previous secret works for a minute after its replacement.
+func ageRememberRotations(t testing.TB, dbPath string, d time.Duration) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = db.Exec(
+		"UPDATE account_sessions SET remember_rotated_at = strftime('%Y-%m-%dT%H:%M:%fZ', remember_rotated_at, ?)",
+		fmt.Sprintf("-%d seconds", int(d.Seconds())))
+	if err != nil {
+		t.Fatalf("age the remember-me rotations: %v", err)
+	}
 }
 
 // wantRFC3339 fails unless s is an RFC 3339 time within a day of now.
@@ -818,7 +837,8 @@ func TestRememberMeSignsInAgainWhenTheSessionIsGone(t *testing.T) {
 		accountOf(t, restarted)
 		accountOf(t, restarted)
 	})
-	t.Run("the remember cookie from before the rotation signs nobody in", func(t *testing.T) {
+	t.Run("the remember cookie from before the rotation, past its grace, signs nobody in", func(t *testing.T) {
+		ageRememberRotations(t, srv.DBPath, 2*time.Minute)
 		thief := newVisitorWithCookies(t, srv.URL, &http.Cookie{Name: "remember", Value: old.Value})
 		r := thief.get("/account")
 		wantSignInRedirect(t, "GET /account with the old remember cookie", r)
@@ -831,6 +851,42 @@ func TestRememberMeSignsInAgainWhenTheSessionIsGone(t *testing.T) {
 	// one is the owner.
 	t.Run("a stolen remember cookie, once used, signs its device out", func(t *testing.T) {
 		wantGuest(t, "the device whose cookie was replayed", restarted)
+	})
+}
+
+// TestRememberMeTabsReopenedTogether: after a browser restart, every
+// reopened tab sends the remember cookie the browser had. A tab whose
+// request left before the first tab's answer, with the new secret, came
+// back is signed in too, and the device stays signed in, on one line.
+func TestRememberMeTabsReopenedTogether(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	device := newVisitor(t, srv.URL)
+	device.signUp("Ada Lovelace", "ada@example.com", adaPassword)
+	device.post("/logout", nil)
+	old := signInRemembered(t, device, "ada@example.com", adaPassword)
+
+	browser := newVisitorWithCookies(t, srv.URL, &http.Cookie{Name: "remember", Value: old.Value})
+	first := browser.getJSON("/account")
+	wantStatus(t, "first tab: GET /account", first, http.StatusOK)
+	late := newVisitorWithCookies(t, srv.URL, &http.Cookie{Name: "remember", Value: old.Value})
+	r := late.getJSON("/account")
+
+	t.Run("the late tab is signed in, and its answer sets no new remember cookie", func(t *testing.T) {
+		wantStatus(t, "late tab: GET /account", r, http.StatusOK)
+		if c := responseCookie(r, "remember"); c != nil {
+			t.Errorf("got remember cookie %v, want none", c)
+		}
+	})
+	t.Run("the browser, holding both answers' cookies, is signed in on one line", func(t *testing.T) {
+		u, _ := url.Parse(srv.URL)
+		browser.jar.SetCookies(u, []*http.Cookie{sessionCookie(r)})
+		if got := len(accountOf(t, browser).Sessions); got != 1 {
+			t.Errorf("got %d sessions, want the device's one line", got)
+		}
+		if got, want := jarCookie(browser, "remember"), responseCookie(first, "remember").Value; got != want {
+			t.Errorf("got remember cookie %q, want the first tab's %q", got, want)
+		}
 	})
 }
 
@@ -894,7 +950,8 @@ func TestRememberMeSurvivesAnIdleTimeout(t *testing.T) {
 		}
 	})
 
-	t.Run("the remember cookie from before the rotation signs nobody in", func(t *testing.T) {
+	t.Run("the remember cookie from before the rotation, past its grace, signs nobody in", func(t *testing.T) {
+		ageRememberRotations(t, srv.DBPath, 2*time.Minute)
 		thief := newVisitorWithCookies(t, srv.URL, &http.Cookie{Name: "remember", Value: keptRemember.Value})
 		wantGuest(t, "the stolen remember cookie", thief)
 	})

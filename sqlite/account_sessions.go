@@ -203,12 +203,19 @@ func (db *DB) DeleteOtherAccountSessions(ctx context.Context, userID int64, keep
 	return hashes, nil
 }
 
-// DeleteAllAccountSessions empties the index. A server whose sessions live
-// in its memory calls it at start-up: the sessions the rows name are gone.
-func (db *DB) DeleteAllAccountSessions(ctx context.Context) (int64, error) {
-	res, err := db.Write.ExecContext(ctx, "DELETE FROM account_sessions")
+// DeleteUnrememberedAccountSessions deletes every row without a
+// remember-me token that still works at now, and returns how many. A
+// server whose sessions live in its memory calls it at start-up: the
+// sessions the rows name are gone. A remembered device keeps its row: the
+// token hash on it names a session that no longer exists, so no session
+// is signed in by it, until the device's remember-me cookie signs it in
+// again into a new session on that row.
+func (db *DB) DeleteUnrememberedAccountSessions(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.Write.ExecContext(ctx,
+		"DELETE FROM account_sessions WHERE remember_expires_at IS NULL OR remember_expires_at <= ?",
+		formatTime(now))
 	if err != nil {
-		return 0, fmt.Errorf("delete all account sessions: %w", err)
+		return 0, fmt.Errorf("delete unremembered account sessions: %w", err)
 	}
 	return res.RowsAffected()
 }

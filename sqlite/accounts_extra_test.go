@@ -65,15 +65,27 @@ func TestAccountSessionWithUser(t *testing.T) {
 	}
 }
 
-func TestDeleteAllAccountSessions(t *testing.T) {
+func TestDeleteUnrememberedAccountSessions(t *testing.T) {
+	ctx := context.Background()
 	db := openDB(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
-	mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
-	mustAddSession(t, db, ada.ID, "h2", "curl", 0, day)
-	if n, err := db.DeleteAllAccountSessions(context.Background()); err != nil || n != 2 {
-		t.Errorf("got %d, %v; want 2 deleted", n, err)
+	mustAddSession(t, db, ada.ID, "plain", "curl", 0, day)
+	remembered := mustAddSession(t, db, ada.ID, "remembered", "curl", 0, day)
+	if err := db.SetRememberToken(ctx, remembered.ID, "sel", "secret-hash", t0.Add(30*day)); err != nil {
+		t.Fatal(err)
 	}
-	assertRows(t, db, "account_sessions", 0)
+	lapsed := mustAddSession(t, db, ada.ID, "lapsed", "curl", 0, day)
+	if err := db.SetRememberToken(ctx, lapsed.ID, "old", "secret-hash", t0.Add(2*day)); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := db.DeleteUnrememberedAccountSessions(ctx, t0.Add(2*day)); err != nil || n != 2 {
+		t.Errorf("got %d, %v; want 2 deleted (without remember me, and remembered until now)", n, err)
+	}
+	if got, _, err := db.RememberedSession(ctx, "sel", t0.Add(2*day)); err != nil || got.ID != remembered.ID {
+		t.Errorf("got %+v, %v; want the remembered row %s kept", got, err, remembered.ID)
+	}
+	assertRows(t, db, "account_sessions", 1)
 }
 
 func TestRememberToken(t *testing.T) {
@@ -90,12 +102,15 @@ func TestRememberToken(t *testing.T) {
 
 	t.Run("is found by its selector, with the hash of its secret, until it expires", func(t *testing.T) {
 		db, s := setup(t)
-		got, hash, err := db.RememberedSession(ctx, "sel", t0.Add(29*day))
+		got, secrets, err := db.RememberedSession(ctx, "sel", t0.Add(29*day))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.ID != s.ID || hash != "secret-hash" || !got.RememberExpiresAt.Equal(t0.Add(30*day)) {
-			t.Errorf("got %+v and hash %q, want row %s, hash secret-hash, remembered until day 30", got, hash, s.ID)
+		if got.ID != s.ID || !got.RememberExpiresAt.Equal(t0.Add(30*day)) {
+			t.Errorf("got %+v, want row %s, remembered until day 30", got, s.ID)
+		}
+		if want := (sqlite.RememberSecrets{Hash: "secret-hash"}); secrets != want {
+			t.Errorf("got secrets %+v, want %+v: no previous one yet", secrets, want)
 		}
 		if _, _, err := db.RememberedSession(ctx, "sel", t0.Add(30*day)); !errors.Is(err, sqlite.ErrNotFound) {
 			t.Errorf("on day 30: got %v, want ErrNotFound", err)
@@ -136,10 +151,52 @@ func TestRememberToken(t *testing.T) {
 		if _, err := db.AccountSessionByTokenHash(ctx, "h1", at); !errors.Is(err, sqlite.ErrNotFound) {
 			t.Errorf("the old token: got %v, want ErrNotFound", err)
 		}
-		if _, hash, _ := db.RememberedSession(ctx, "sel", at); hash != "new-secret-hash" {
-			t.Errorf("got secret hash %q, want the new one", hash)
+		want := sqlite.RememberSecrets{Hash: "new-secret-hash", PreviousHash: "secret-hash", RotatedAt: at}
+		if _, got, _ := db.RememberedSession(ctx, "sel", at); got != want {
+			t.Errorf("got secrets %+v, want %+v", got, want)
 		}
 		assertRows(t, db, "account_sessions", 1)
+	})
+
+	t.Run("restoring with the secret kept moves the row and leaves the token as it is", func(t *testing.T) {
+		db, s := setup(t)
+		rotated := t0.Add(5 * day)
+		if err := db.RestoreAccountSession(ctx, s.ID, "h2", "new-secret-hash", rotated, rotated.Add(day)); err != nil {
+			t.Fatal(err)
+		}
+		at := rotated.Add(time.Second)
+		if err := db.RestoreAccountSessionKeepingSecret(ctx, s.ID, "h3", at, at.Add(day)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.AccountSessionByTokenHash(ctx, "h3", at)
+		if err != nil {
+			t.Fatalf("the new token's row: %v", err)
+		}
+		if got.ID != s.ID || !got.LastSeenAt.Equal(at) || !got.ExpiresAt.Equal(t0.Add(30*day)) {
+			t.Errorf("got %+v, want row %s seen a second later, lasting until day 30", got, s.ID)
+		}
+		want := sqlite.RememberSecrets{Hash: "new-secret-hash", PreviousHash: "secret-hash", RotatedAt: rotated}
+		if _, secrets, _ := db.RememberedSession(ctx, "sel", at); secrets != want {
+			t.Errorf("got secrets %+v, want %+v", secrets, want)
+		}
+		if err := db.RestoreAccountSessionKeepingSecret(ctx, "gone", "h4", at, at.Add(day)); !errors.Is(err, sqlite.ErrNotFound) {
+			t.Errorf("a row that is gone: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("a new token forgets the previous secret", func(t *testing.T) {
+		db, s := setup(t)
+		at := t0.Add(5 * day)
+		if err := db.RestoreAccountSession(ctx, s.ID, "h2", "new-secret-hash", at, at.Add(day)); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetRememberToken(ctx, s.ID, "sel2", "other-hash", t0.Add(30*day)); err != nil {
+			t.Fatal(err)
+		}
+		want := sqlite.RememberSecrets{Hash: "other-hash"}
+		if _, secrets, _ := db.RememberedSession(ctx, "sel2", at); secrets != want {
+			t.Errorf("got secrets %+v, want %+v", secrets, want)
+		}
 	})
 
 	t.Run("goes with its row when the session is signed out", func(t *testing.T) {

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -227,6 +229,7 @@ func TestRememberMeSignsInAgainAfterTheSessionEnded(t *testing.T) {
 		if !b.signedIn() { // the device itself restores, and rotates the secret
 			t.Fatal("the device was not signed in again")
 		}
+		ageRememberRotation(t, app, 2*time.Minute) // past the grace of the previous secret
 		thief := newBrowser(t, app.url)
 		u, _ := url.Parse(app.url)
 		thief.client.Jar.SetCookies(u, []*http.Cookie{{Name: "remember", Value: stolen, Path: "/"}})
@@ -254,6 +257,133 @@ func TestRememberMeSignsInAgainAfterTheSessionEnded(t *testing.T) {
 			t.Errorf("got remember cookie %v, want it cleared", c)
 		}
 	})
+}
+
+// ageRememberRotation moves the last replacement of every remember-me
+// secret back by d, as if d had passed since.
+func ageRememberRotation(t *testing.T, app *testApp, d time.Duration) {
+	t.Helper()
+	_, err := app.db.Write.Exec(
+		"UPDATE account_sessions SET remember_rotated_at = strftime('%Y-%m-%dT%H:%M:%fZ', remember_rotated_at, ?)",
+		fmt.Sprintf("-%d seconds", int(d.Seconds())))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRememberMePreviousSecretHasAGrace: tabs reopened together after a
+// browser restart all send the remember cookie they had. The first to be
+// served replaces its secret; one whose request left before that answer
+// arrived carries the previous secret, and must neither be taken for a
+// stolen copy nor replace the secret again.
+func TestRememberMePreviousSecretHasAGrace(t *testing.T) {
+	ctx := context.Background()
+	u := func(app *testApp) *url.URL { u, _ := url.Parse(app.url); return u }
+
+	// restoreThenLate signs a browser in with remember me, ends its
+	// session, and has it restored by a first tab; it returns the browser,
+	// the first tab's answer, and a late tab holding the cookies the
+	// browser had before that answer.
+	restoreThenLate := func(t *testing.T) (app *testApp, b *browser, first answer, late *browser) {
+		t.Helper()
+		app = newTestApp(t, appOptions{memoryStore: true})
+		app.createUser(t, "Ada", "ada@example.com", adaPassword)
+		b = newBrowser(t, app.url)
+		b.signIn("ada@example.com", adaPassword, true)
+		if err := app.store.Delete(sessionstore.HashToken(b.cookie())); err != nil {
+			t.Fatal(err)
+		}
+		late = newBrowser(t, app.url)
+		late.client.Jar.SetCookies(u(app), b.client.Jar.Cookies(u(app)))
+		first = b.getJSON("/account")
+		if first.status != http.StatusOK || first.setCookies()["remember"] == nil {
+			t.Fatalf("first tab: got status %d, cookies %v; want 200 with a new remember cookie", first.status, first.setCookies())
+		}
+		return app, b, first, late
+	}
+	// arrive gives the browser the cookies of answers, in the order given.
+	arrive := func(app *testApp, b *browser, answers ...answer) {
+		for _, a := range answers {
+			var list []*http.Cookie
+			for _, c := range a.setCookies() {
+				list = append(list, c)
+			}
+			b.client.Jar.SetCookies(u(app), list)
+		}
+	}
+	wantOneRow := func(t *testing.T, app *testApp) {
+		t.Helper()
+		if list, err := app.db.AccountSessions(ctx, 1, time.Now()); err != nil || len(list) != 1 {
+			t.Errorf("got account sessions %v, %v; want the device's one line", list, err)
+		}
+	}
+
+	t.Run("a tab that sent the previous secret is signed in, and gets no new remember cookie", func(t *testing.T) {
+		app, b, first, late := restoreThenLate(t)
+		a := late.getJSON("/account")
+		if a.status != http.StatusOK {
+			t.Fatalf("late tab: got status %d, want 200\n%s", a.status, a.body)
+		}
+		if c := a.setCookies(); c["remember"] != nil || c["session"] == nil {
+			t.Errorf("late tab: got cookies %v, want a session cookie and no remember cookie", c)
+		}
+		arrive(app, b, first, a)
+		if !b.signedIn() {
+			t.Errorf("the browser is signed out, want it signed in")
+		}
+		if got, want := b.jarCookie("remember"), first.setCookies()["remember"].Value; got != want {
+			t.Errorf("got remember cookie %q, want the first tab's %q", got, want)
+		}
+		wantOneRow(t, app)
+	})
+
+	t.Run("the browser stays signed in when the late tab's answer arrives first", func(t *testing.T) {
+		app, b, first, late := restoreThenLate(t)
+		a := late.getJSON("/account")
+		wantStatus(t, "late tab", a, http.StatusOK)
+		// The row moved to the late tab's session; the browser keeps the
+		// first tab's, and its current remember cookie signs it in again.
+		arrive(app, b, a, first)
+		if !b.signedIn() {
+			t.Errorf("the browser is signed out, want it signed in")
+		}
+		if b.jarCookie("remember") == "" {
+			t.Errorf("the remember cookie was cleared")
+		}
+		wantOneRow(t, app)
+	})
+
+	theft := []struct {
+		name   string
+		before func(t *testing.T, app *testApp, late *browser)
+	}{
+		{"the previous secret after the grace is a stolen copy: the device is signed out", func(t *testing.T, app *testApp, late *browser) {
+			ageRememberRotation(t, app, 2*time.Minute)
+		}},
+		{"any other secret for the selector, within the grace, is a stolen copy: the device is signed out", func(t *testing.T, app *testApp, late *browser) {
+			selector, _, _ := strings.Cut(late.jarCookie("remember"), ".")
+			forged := selector + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+			late.client.Jar.SetCookies(u(app), []*http.Cookie{{Name: "remember", Value: forged, Path: "/"}})
+		}},
+	}
+	for _, tc := range theft {
+		t.Run(tc.name, func(t *testing.T) {
+			app, b, _, late := restoreThenLate(t)
+			tc.before(t, app, late)
+			if late.signedIn() {
+				t.Errorf("the late tab signed in, want a guest")
+			}
+			if late.jarCookie("remember") != "" {
+				t.Errorf("the late tab's remember cookie was not cleared")
+			}
+			if b.signedIn() {
+				t.Errorf("the device is still signed in, want it signed out")
+			}
+			if list, err := app.db.AccountSessions(ctx, 1, time.Now()); err != nil || len(list) != 0 {
+				t.Errorf("got account sessions %v, %v; want none", list, err)
+			}
+		})
+	}
 }
 
 func TestAccountListsItsSessions(t *testing.T) {

@@ -102,7 +102,7 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) (*currentU
 	now := time.Now()
 	row, user, err := s.db.AccountSessionWithUser(ctx, sessionstore.HashToken(s.sessions.Token(ctx)), now)
 	if errors.Is(err, sqlite.ErrNotFound) || err == nil && row.UserID != userID {
-		return nil, s.endSignedOutSession(w, r)
+		return s.endSignedOutSession(w, r)
 	}
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) (*currentU
 	if r.Method != http.MethodHead && now.Sub(row.LastSeenAt) >= touchInterval {
 		err := s.db.TouchAccountSession(ctx, row.ID, now, s.rowExpiry(ctx, now))
 		if errors.Is(err, sqlite.ErrNotFound) { // signed out, or expired, this instant
-			return nil, s.endSignedOutSession(w, r)
+			return s.endSignedOutSession(w, r)
 		}
 		if err != nil {
 			return nil, err
@@ -120,16 +120,25 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) (*currentU
 		SessionID: row.ID, RememberExpiresAt: row.RememberExpiresAt}, nil
 }
 
-// endSignedOutSession destroys the session of a request that was signed
-// out elsewhere (another device, another instance, a change of password),
-// whose cart and other data go with it; the request goes on as a guest's.
-// A HEAD changes nothing, and is a guest's all the same.
-func (s *Server) endSignedOutSession(w http.ResponseWriter, r *http.Request) error {
+// endSignedOutSession destroys the session of a request whose row is
+// gone, signed out elsewhere (another device, another instance, a change
+// of password): its cart and other data go with it, and the request goes
+// on as a guest's. A HEAD changes nothing, and is a guest's all the same.
+//
+// As for any guest, the device's remember-me cookie, if any, has the last
+// word. Its token was on the row, so after a sign-out it is only cleared.
+// But the row may instead have moved to another session of this very
+// browser, restored by a tab that carried the previous secret (see
+// rememberGrace) and whose answer reached the browser before this
+// session's: then the current secret signs the device in again.
+func (s *Server) endSignedOutSession(w http.ResponseWriter, r *http.Request) (*currentUser, error) {
 	if r.Method == http.MethodHead {
-		return nil
+		return nil, nil
 	}
-	s.clearRememberCookie(w, r) // its token was on the row
-	return s.sessions.Destroy(r.Context())
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		return nil, err
+	}
+	return s.restoreRemembered(w, r)
 }
 
 // rowExpiry is how long the index must keep the row of the request's

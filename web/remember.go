@@ -30,8 +30,20 @@ import (
 // row, and the secret is replaced. A cookie whose selector is known but
 // whose secret is wrong was copied and used by someone else: that device
 // is signed out.
+//
+// Replacing the secret at every use, with nothing more, signs out the
+// very browser it protects: tabs reopened together send the same cookie,
+// and one whose request left before the answer with the new secret
+// arrived carries the old one, as a thief would. So the previous secret
+// still signs the device in for rememberGrace after it was replaced,
+// without replacing the secret again; later, it is a stolen copy.
 
 const rememberCookieName = "remember"
+
+// rememberGrace is how long a remember-me cookie's previous secret keeps
+// working after it was replaced: long enough for the answers to requests
+// sent at once to arrive, short enough that a copy of it is soon useless.
+const rememberGrace = time.Minute
 
 // rememberLockPrefix names the lock that restores of one remember-me
 // token take, so that tabs reopened together restore it once.
@@ -55,10 +67,11 @@ func (s *Server) issueRememberToken(ctx context.Context, w http.ResponseWriter, 
 // Restores of one token are serialised by the session locker: after a
 // browser restart, every reopened tab sends the same cookie at once. The
 // first signs the device in and replaces the secret; the others, having
-// waited, would carry a secret that is no longer the row's and look
-// stolen. So they are not run, like requests whose token was retired: a
-// 303 sends each to load its page again with the cookies the browser now
-// holds.
+// waited, are not run, like requests whose token was retired: a 303 sends
+// each to load its page again with the cookies the browser now holds. A
+// tab whose request arrives once the lock is free, but left before the
+// first answer arrived, carries the previous secret: it is signed in, on
+// the same row, and keeps that secret (see rememberGrace).
 func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*currentUser, error) {
 	c, err := r.Cookie(rememberCookieName)
 	if err != nil || r.Method == http.MethodHead { // a HEAD changes nothing
@@ -84,7 +97,7 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	}
 
 	now := time.Now()
-	row, secretHash, err := s.db.RememberedSession(ctx, selector, now)
+	row, secrets, err := s.db.RememberedSession(ctx, selector, now)
 	if errors.Is(err, sqlite.ErrNotFound) {
 		s.clearRememberCookie(w, r)
 		return nil, nil
@@ -92,7 +105,13 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(secretHash), []byte(sessionstore.HashToken(secret))) != 1 {
+	var rotate bool
+	switch hash := sessionstore.HashToken(secret); {
+	case sameHash(hash, secrets.Hash):
+		rotate = true
+	case secrets.PreviousHash != "" && sameHash(hash, secrets.PreviousHash) && now.Sub(secrets.RotatedAt) < rememberGrace:
+		rotate = false // the browser holds, or is about to hold, the current secret
+	default:
 		return nil, s.rememberTokenStolen(w, r, row)
 	}
 	user, err := s.db.UserByID(ctx, row.UserID)
@@ -109,21 +128,33 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	s.sessions.Put(ctx, keyUserID, user.ID)
 	s.sessions.Put(ctx, keyAccountDB, s.dbID)
 	s.sessions.RememberMe(ctx, true)
-	newSecret := randomBase64(32)
-	err = s.db.RestoreAccountSession(ctx, row.ID, sessionstore.HashToken(s.sessions.Token(ctx)),
-		sessionstore.HashToken(newSecret), now, s.rowExpiry(ctx, now))
+	tokenHash, expiry := sessionstore.HashToken(s.sessions.Token(ctx)), s.rowExpiry(ctx, now)
+	if !rotate {
+		err = s.db.RestoreAccountSessionKeepingSecret(ctx, row.ID, tokenHash, now, expiry)
+	} else {
+		newSecret := randomBase64(32)
+		err = s.db.RestoreAccountSession(ctx, row.ID, tokenHash, sessionstore.HashToken(newSecret), now, expiry)
+		if err == nil {
+			s.setRememberCookie(w, selector, newSecret, row.RememberExpiresAt)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	s.setRememberCookie(w, selector, newSecret, row.RememberExpiresAt)
 	restored = true
 	return &currentUser{ID: user.ID, Name: user.Name, Email: user.Email,
 		SessionID: row.ID, RememberExpiresAt: row.RememberExpiresAt}, nil
 }
 
+// sameHash compares two hashes of secrets in constant time.
+func sameHash(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
 // rememberTokenStolen answers a remember-me cookie with a known selector
-// and a wrong secret. The secret is replaced at every use, so someone used
-// a copy of the cookie (or the device did, after the copy): the device's
+// and a wrong secret: neither the current one nor, within its grace, the
+// previous one. The secret is replaced at every use, so someone used a
+// copy of the cookie (or the device did, after the copy): the device's
 // row is deleted, which signs out whoever holds its session now, and the
 // cookie is cleared. The warning names the account, never the cookie.
 func (s *Server) rememberTokenStolen(w http.ResponseWriter, r *http.Request, row sqlite.AccountSession) error {

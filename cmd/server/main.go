@@ -70,8 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer store.Close()
 	if cfg.store == "memory" {
 		// The sessions that the index's rows name were in the memory of
-		// the last run: they are gone.
-		if _, err := db.DeleteAllAccountSessions(ctx); err != nil {
+		// the last run: they are gone. Remembered devices keep their rows,
+		// for their remember-me cookies to sign them in again.
+		if _, err := db.DeleteUnrememberedAccountSessions(ctx, time.Now()); err != nil {
 			return fmt.Errorf("clear the session index: %w", err)
 		}
 	}
