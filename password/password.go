@@ -128,9 +128,13 @@ func New(cfg Config) (*Hasher, error) {
 		maxWait:   cfg.MaxWait,
 		slots:     make(chan struct{}, cfg.Concurrency),
 	}
-	// The dummy hash is of a random password nobody knows, with the same
-	// parameters as a new account's.
-	h.dummy = h.params.encode(h.params.newSalt(), []byte(rand.Text()))
+	// The dummy hash has the parameters of a new account's, and a random
+	// salt and key, which no password matches. Verifying against it costs
+	// a hash as a real one does; making it costs none, so that a server
+	// that never signs anyone in never holds argon2's memory.
+	key := make([]byte, h.params.KeyLen)
+	rand.Read(key) // never fails: see crypto/rand.Read
+	h.dummy = h.params.format(h.params.newSalt(), key)
 	return h, nil
 }
 
@@ -217,7 +221,11 @@ func (p Params) newSalt() []byte {
 }
 
 func (p Params) encode(salt, plaintext []byte) string {
-	key := argon2.IDKey(plaintext, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return p.format(salt, argon2.IDKey(plaintext, salt, p.Time, p.Memory, p.Threads, p.KeyLen))
+}
+
+// format writes a salt and a key in the PHC string format.
+func (p Params) format(salt, key []byte) string {
 	// The PHC format's base64 is the standard alphabet without padding.
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -326,5 +327,20 @@ func TestNewRefusesUnsafeSettings(t *testing.T) {
 				t.Errorf("New(%+v): got %v, nil; want an error", tt.cfg, h)
 			}
 		})
+	}
+}
+
+// TestNewHashesNothing: building a Hasher must not run argon2, which
+// allocates its whole memory parameter (19 MiB by default): a server that
+// never signs anyone in should never hold it.
+func TestNewHashesNothing(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := password.New(password.Config{Params: password.DefaultParams()}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("New allocated %d bytes, want less than 1 MiB (no hash)", got)
 	}
 }
