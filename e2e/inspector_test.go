@@ -45,7 +45,7 @@ func TestSessionInspector(t *testing.T) {
 			t.Errorf("no stored row size and expiry in:\n%s", text)
 		}
 		// The count is taken in the background every few seconds.
-		activeRE := regexp.MustCompile(`Active sessions in the store (\d+)`)
+		activeRE := regexp.MustCompile(`Active sessions in the store about (\d+)`)
 		active := func(text string) int {
 			m := activeRE.FindStringSubmatch(text)
 			if m == nil {
