@@ -156,3 +156,46 @@ func TestCheckoutKeyMigrationKeepsOlderOrders(t *testing.T) {
 		t.Errorf("CreateOrder beside the older orders: got created %v, error %v; want created, nil", created, err)
 	}
 }
+
+func TestOrdersOfUser(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
+	bob := mustCreateUser(t, db, "Bob", "bob@example.com")
+	place := func(key string, userID int64) int64 {
+		t.Helper()
+		id, _, err := db.CreateOrder(ctx, sqlite.NewOrder{Key: key, UserID: userID, Items: []sqlite.OrderItem{{IngredientID: 1, Qty: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	first, second := place("a1", ada.ID), place("a2", ada.ID)
+	place("b1", bob.ID)
+	guest := place("g1", 0)
+
+	t.Run("lists the account's orders, newest first, up to the limit", func(t *testing.T) {
+		list, err := db.OrdersOfUser(ctx, ada.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].ID != second || list[1].ID != first {
+			t.Fatalf("got %+v, want orders %d then %d", list, second, first)
+		}
+		if list[0].TotalCents != 500 || list[0].CreatedAt.IsZero() {
+			t.Errorf("got %+v, want total 500 and a creation time", list[0])
+		}
+		if list, _ := db.OrdersOfUser(ctx, ada.ID, 1); len(list) != 1 || list[0].ID != second {
+			t.Errorf("limit 1: got %+v, want the newest only", list)
+		}
+	})
+
+	t.Run("records the account on the order, and none on a guest's", func(t *testing.T) {
+		if o, _ := db.Order(ctx, first); o.UserID != ada.ID {
+			t.Errorf("got user %d, want Ada's %d", o.UserID, ada.ID)
+		}
+		if o, _ := db.Order(ctx, guest); o.UserID != 0 {
+			t.Errorf("guest's order: got user %d, want 0", o.UserID)
+		}
+	})
+}

@@ -360,3 +360,31 @@ func TestCheckFailsWhileTheFileCannotBeWritten(t *testing.T) {
 		t.Errorf("Check once the files can be written again: got %v, want nil", err)
 	}
 }
+
+func TestDatabaseID(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a.db")
+	a, err := sqlite.Open(ctx, path, gosessions.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.ID()
+	a.Close()
+
+	t.Run("is random, and stays the same across restarts", func(t *testing.T) {
+		again, err := sqlite.Open(ctx, path, gosessions.Migrations())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer again.Close()
+		if len(id) != 32 || again.ID() != id {
+			t.Errorf("got id %q, then %q after reopening; want one 32-digit hex id", id, again.ID())
+		}
+	})
+
+	t.Run("differs between two database files", func(t *testing.T) {
+		if other := openDB(t).ID(); other == id {
+			t.Errorf("two files got the same id %q", id)
+		}
+	})
+}
