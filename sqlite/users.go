@@ -98,3 +98,56 @@ func oneRow(res sql.Result) error {
 	}
 	return nil
 }
+
+// ChangePassword sets the password hash of account userID, moves the row
+// keepID of the session that asked for it to newTokenHash (its token is
+// renewed), and signs out every other session of the account, in one
+// transaction. It returns the token hashes of the sessions signed out, so
+// that their data can be deleted from the session store too.
+//
+// If the row keepID is gone (that session was signed out from another
+// device while it hashed the new password), nothing changes and the error
+// is ErrNotFound: a signed-out session must not change the password.
+func (db *DB) ChangePassword(ctx context.Context, userID int64, keepID, newTokenHash, passwordHash string) ([]string, error) {
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	res, err := tx.ExecContext(ctx,
+		"UPDATE account_sessions SET token_hash = ? WHERE id = ? AND user_id = ?", newTokenHash, keepID, userID)
+	if err == nil {
+		err = oneRow(res)
+	}
+	if err == nil {
+		res, err = tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", passwordHash, userID)
+		if err == nil {
+			err = oneRow(res)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx,
+		"DELETE FROM account_sessions WHERE user_id = ? AND id <> ? RETURNING token_hash", userID, keepID)
+	if err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	hashes := []string{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("change password: %w", err)
+		}
+		hashes = append(hashes, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	return hashes, nil
+}

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,64 @@ func TestSetPasswordHash(t *testing.T) {
 		db := openDB(t)
 		if err := db.SetPasswordHash(ctx, 42, "new hash"); !errors.Is(err, sqlite.ErrNotFound) {
 			t.Errorf("got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// ChangePassword changes the password, renames the asking session's row and
+// signs out the others in one transaction, and only while the asking
+// session is still signed in.
+func TestChangePassword(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
+	bob := mustCreateUser(t, db, "Bob", "bob@example.com")
+	here := mustAddSession(t, db, ada.ID, "hash-here", "curl", 0, day)
+	mustAddSession(t, db, ada.ID, "hash-phone", "Safari on iPhone", 0, day)
+	bobs := mustAddSession(t, db, bob.ID, "hash-bob", "curl", 0, day)
+
+	t.Run("the other sessions go, this one follows its new token", func(t *testing.T) {
+		gone, err := db.ChangePassword(ctx, ada.ID, here.ID, "hash-here-renewed", "new-hash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(gone, []string{"hash-phone"}) {
+			t.Errorf("signed out %q, want [hash-phone]", gone)
+		}
+		if u, _ := db.UserByID(ctx, ada.ID); u.PasswordHash != "new-hash" {
+			t.Errorf("got password hash %q, want new-hash", u.PasswordHash)
+		}
+		if row, err := db.AccountSessionByTokenHash(ctx, "hash-here-renewed", t0); err != nil || row.ID != here.ID {
+			t.Errorf("the row under the renewed token: got %v, %v; want row %s", row.ID, err, here.ID)
+		}
+		if _, err := db.AccountSessionByTokenHash(ctx, "hash-bob", t0); err != nil {
+			t.Errorf("another account's session: %v, want it kept", err)
+		}
+	})
+
+	t.Run("a session signed out meanwhile changes nothing", func(t *testing.T) {
+		if _, err := db.DeleteAccountSession(ctx, ada.ID, here.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		other := mustAddSession(t, db, ada.ID, "hash-laptop", "Firefox on Linux", 0, day)
+		_, err := db.ChangePassword(ctx, ada.ID, here.ID, "hash-again", "newer-hash")
+		if !errors.Is(err, sqlite.ErrNotFound) {
+			t.Fatalf("got %v, want ErrNotFound", err)
+		}
+		if u, _ := db.UserByID(ctx, ada.ID); u.PasswordHash != "new-hash" {
+			t.Errorf("got password hash %q, want new-hash, unchanged", u.PasswordHash)
+		}
+		if _, err := db.AccountSessionByTokenHash(ctx, "hash-laptop", t0); err != nil {
+			t.Errorf("the other session %s: %v, want it still signed in", other.ID, err)
+		}
+	})
+
+	t.Run("a row of another account is not this account's", func(t *testing.T) {
+		if _, err := db.ChangePassword(ctx, ada.ID, bobs.ID, "x", "hijack"); !errors.Is(err, sqlite.ErrNotFound) {
+			t.Errorf("got %v, want ErrNotFound", err)
+		}
+		if u, _ := db.UserByID(ctx, ada.ID); u.PasswordHash != "new-hash" {
+			t.Errorf("got password hash %q, want new-hash, unchanged", u.PasswordHash)
 		}
 	})
 }

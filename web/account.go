@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -188,40 +189,39 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	}
 
 	hash, err := s.passwords.Hash(ctx, next)
-	if err == nil {
-		err = s.db.SetPasswordHash(ctx, user.ID, hash)
-	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	keys, err := s.db.DeleteOtherAccountSessions(ctx, user.ID, user.SessionID)
+	// A change of privilege: the session gets a new token, and its row in
+	// the index follows it in the same transaction as the change.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	keys, err := s.db.ChangePassword(ctx, user.ID, user.SessionID, sessionstore.HashToken(s.sessions.Token(ctx)), hash)
+	if errors.Is(err, sqlite.ErrNotFound) {
+		// Signed out from another device while the new password was
+		// being hashed: nothing changed, and this session is over too.
+		if err := s.sessions.Destroy(ctx); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.clearRememberCookie(w, r)
+		s.redirect(w, r, "/login?next=/account",
+			"This session was signed out from another device, so your password was not changed.")
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.deleteSignedOutSessions(r, keys)
-	if err := s.renewSignedInToken(w, r); err != nil {
-		s.serverError(w, r, err)
-		return
+	if !user.RememberExpiresAt.IsZero() {
+		if err := s.issueRememberToken(ctx, w, user.SessionID, user.RememberExpiresAt); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	s.redirect(w, r, "/account", "Your password is changed, and every other session of your account is signed out.")
-}
-
-// renewSignedInToken gives the signed-in session a new token, with its row
-// in the index following it, and a new remember-me token if it has one.
-func (s *Server) renewSignedInToken(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	user := currentUserFrom(ctx)
-	oldHash := sessionstore.HashToken(s.sessions.Token(ctx))
-	if err := s.sessions.RenewToken(ctx); err != nil {
-		return err
-	}
-	if err := s.db.RenameTokenHash(ctx, oldHash, sessionstore.HashToken(s.sessions.Token(ctx))); err != nil {
-		return err
-	}
-	if user.RememberExpiresAt.IsZero() {
-		return nil
-	}
-	return s.issueRememberToken(ctx, w, user.SessionID, user.RememberExpiresAt)
 }
