@@ -138,6 +138,14 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 			s.setRememberCookie(w, selector, newSecret, row.RememberExpiresAt)
 		}
 	}
+	if errors.Is(err, sqlite.ErrNotFound) {
+		// The device was signed out (its row deleted) since it was read:
+		// the request is a guest's after all.
+		s.sessions.Remove(ctx, keyUserID)
+		s.sessions.Remove(ctx, keyAccountDB)
+		s.clearRememberCookie(w, r)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
