@@ -1430,3 +1430,37 @@ func TestAccountsOnRedisInstancesSharingADatabase(t *testing.T) {
 		wantGuest(t, "on B", secondOnB)
 	})
 }
+
+// Signing in to another account over a signed-in session (a shared
+// computer, without signing out first) must not hand the second account
+// what the session held for the first: its orders above all.
+func TestSignInToAnotherAccountStartsClean(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	bob := newVisitor(t, srv.URL)
+	bob.signUp("Bob", "bob@example.com", bobPassword)
+
+	v := newVisitor(t, srv.URL)
+	v.signUp("Ada", "ada@example.com", adaPassword)
+	v.add(3, "1")
+	order := orderLocation(t, v.post("/checkout", nil))
+	v.add(4, "2")
+
+	t.Run("the same account again keeps the session's data", func(t *testing.T) {
+		v.signIn("ada@example.com", adaPassword, false)
+		if got := v.cart().quantities(); got[4] != 2 {
+			t.Errorf("got cart %v after signing in to the same account again, want it kept", got)
+		}
+	})
+
+	t.Run("another account gets none of it", func(t *testing.T) {
+		v.signIn("bob@example.com", bobPassword, false)
+		wantStatus(t, "the first account's order, seen from the second", v.get(fmt.Sprintf("/orders/%d", order)), http.StatusNotFound)
+		if got := v.cart(); len(got.Items) != 0 {
+			t.Errorf("got cart %v, want the second account to start with an empty one", got.quantities())
+		}
+		if got := v.sessionOrderIDs(); len(got) != 0 {
+			t.Errorf("got orderIds %v, want none", got)
+		}
+	})
+}

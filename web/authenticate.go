@@ -171,6 +171,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, userID int64, re
 		if _, err := s.db.DeleteAccountSession(ctx, prev.ID, prev.SessionID, now); err != nil && !errors.Is(err, sqlite.ErrNotFound) {
 			return err
 		}
+		// What the session holds belongs to that account (its orders,
+		// its cart): another account starts with none of it.
+		if prev.ID != userID {
+			if err := s.sessions.Clear(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
