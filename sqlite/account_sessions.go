@@ -146,20 +146,6 @@ func (db *DB) TouchAccountSession(ctx context.Context, id string, now, expiresAt
 	return oneRow(res)
 }
 
-// RenameTokenHash moves a session's row from the hash of its old token to
-// the hash of its new one: RenewToken gives a signed-in session a new
-// token (on a change of password, say), and the row must follow, or the
-// session would be signed out at its next request. It returns ErrNotFound
-// if no row has oldHash.
-func (db *DB) RenameTokenHash(ctx context.Context, oldHash, newHash string) error {
-	res, err := db.Write.ExecContext(ctx,
-		"UPDATE account_sessions SET token_hash = ? WHERE token_hash = ?", newHash, oldHash)
-	if err != nil {
-		return fmt.Errorf("rename token hash: %w", err)
-	}
-	return oneRow(res)
-}
-
 // DeleteAccountSession signs session id of account userID out, and
 // returns its token hash: the key of the session's data in the store,
 // for the caller to delete it there too. It returns ErrNotFound if the id

@@ -225,39 +225,6 @@ func TestTouchAccountSession(t *testing.T) {
 	})
 }
 
-func TestRenameTokenHash(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
-	s := mustAddSession(t, db, ada.ID, "old-hash", "curl", 0, day)
-	mustAddSession(t, db, ada.ID, "other-hash", "curl", 0, day)
-
-	t.Run("moves the row to the new hash, keeping its id and times", func(t *testing.T) {
-		if err := db.RenameTokenHash(ctx, "old-hash", "new-hash"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.AccountSessionByTokenHash(ctx, "old-hash", t0); !errors.Is(err, sqlite.ErrNotFound) {
-			t.Errorf("old hash: got %v, want ErrNotFound", err)
-		}
-		got, err := db.AccountSessionByTokenHash(ctx, "new-hash", t0)
-		if err != nil || got != s {
-			t.Errorf("new hash: got %+v, %v; want %+v", got, err, s)
-		}
-	})
-
-	t.Run("of a hash not in the index is ErrNotFound", func(t *testing.T) {
-		if err := db.RenameTokenHash(ctx, "old-hash", "newer-hash"); !errors.Is(err, sqlite.ErrNotFound) {
-			t.Errorf("got %v, want ErrNotFound", err)
-		}
-	})
-
-	t.Run("to a hash another session has is refused", func(t *testing.T) {
-		if err := db.RenameTokenHash(ctx, "new-hash", "other-hash"); err == nil || errors.Is(err, sqlite.ErrNotFound) {
-			t.Errorf("got %v, want a constraint error", err)
-		}
-	})
-}
-
 func TestSigningOutSessions(t *testing.T) {
 	ctx := context.Background()
 
