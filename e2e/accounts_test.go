@@ -1464,3 +1464,27 @@ func TestSignInToAnotherAccountStartsClean(t *testing.T) {
 		}
 	})
 }
+
+// The password form checks the current password: whoever holds a stolen
+// session cookie must not try passwords there faster than at the sign-in
+// form. Both count against one limit per account.
+func TestPasswordChangeIsThrottledLikeSignIn(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	v := newVisitor(t, srv.URL)
+	v.signUp("Ada", "ada@example.com", adaPassword)
+	change := func(current string) response {
+		return v.post("/account/password", url.Values{"current_password": {current}, "new_password": {"a-new-long-password"}})
+	}
+	for i := range 5 {
+		wantStatus(t, fmt.Sprintf("wrong current password %d", i+1), change("not-the-password"), http.StatusUnprocessableEntity)
+	}
+	r := change(adaPassword)
+	wantStatus(t, "the right current password after 5 wrong ones", r, http.StatusTooManyRequests)
+	if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 900 {
+		t.Errorf("got Retry-After %q, want whole seconds within the 15-minute window", r.Header.Get("Retry-After"))
+	}
+	other := newVisitor(t, srv.URL)
+	wantStatus(t, "sign-in with the right password meanwhile",
+		other.post("/login", url.Values{"email": {"ada@example.com"}, "password": {adaPassword}}), http.StatusTooManyRequests)
+}

@@ -3,7 +3,9 @@ package web
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -168,6 +170,23 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
+		// Whoever holds a session cookie must not try passwords here faster
+		// than at the sign-in form: the attempts count against the same
+		// limit, for the account's email.
+		now := time.Now()
+		retryAt, blocked, err := s.db.RecordLoginAttempt(ctx, loginLimit, account.Email, now)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if blocked {
+			seconds := int(math.Ceil(retryAt.Sub(now).Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(seconds))
+			form.Errors["current_password"] = fmt.Sprintf(
+				"Too many wrong passwords for this account. Please try again in %d minutes.", int(math.Ceil(float64(seconds)/60)))
+			s.renderPasswordForm(w, r, http.StatusTooManyRequests, form)
+			return
+		}
 		ok, err := s.passwords.Verify(ctx, current, account.PasswordHash)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -178,13 +197,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(form.Errors) > 0 {
-		page, err := s.accountPage(r)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		page.Password = form
-		s.renderAccount(w, r, http.StatusUnprocessableEntity, page)
+		s.renderPasswordForm(w, r, http.StatusUnprocessableEntity, form)
 		return
 	}
 
@@ -217,6 +230,10 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.deleteSignedOutSessions(r, keys)
+	if err := s.db.ClearLoginAttempts(ctx, user.Email); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	if !user.RememberExpiresAt.IsZero() {
 		if err := s.issueRememberToken(ctx, w, user.SessionID, user.RememberExpiresAt); err != nil {
 			s.serverError(w, r, err)
@@ -224,4 +241,16 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.redirect(w, r, "/account", "Your password is changed, and every other session of your account is signed out.")
+}
+
+// renderPasswordForm shows the account page again with the password form's
+// messages.
+func (s *Server) renderPasswordForm(w http.ResponseWriter, r *http.Request, status int, form passwordForm) {
+	page, err := s.accountPage(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	page.Password = form
+	s.renderAccount(w, r, status, page)
 }
