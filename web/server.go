@@ -37,8 +37,9 @@ type Config struct {
 	// 0 means DefaultRememberFor.
 	RememberFor time.Duration
 
-	// StoreHealth is optional: /healthz calls it besides checking DB, for a
-	// session store that lives outside the database, such as Redis.
+	// StoreHealth is optional: /healthz calls it besides checking DB. The
+	// session stores give it: Redis, which lives outside the database, and
+	// SQLite, which reports whether its last commit failed.
 	StoreHealth func(context.Context) error
 }
 

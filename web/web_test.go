@@ -374,8 +374,8 @@ func TestMemoryStore(t *testing.T) {
 		if !strings.Contains(a.body, `id="row-size"`) {
 			t.Fatalf("no stored row on the inspector page:\n%s", a.body)
 		}
-		// memstore does not tell a row's expiry; the zero time must not be
-		// shown as if it were one.
+		// A store that does not know a row's expiry returns the zero time,
+		// which must not be shown as if it were one.
 		if strings.Contains(a.body, "0001-01-01") {
 			t.Errorf("the inspector shows the zero time as an expiry:\n%s", a.body)
 		}
