@@ -1488,3 +1488,33 @@ func TestPasswordChangeIsThrottledLikeSignIn(t *testing.T) {
 	wantStatus(t, "sign-in with the right password meanwhile",
 		other.post("/login", url.Values{"email": {"ada@example.com"}, "password": {adaPassword}}), http.StatusTooManyRequests)
 }
+
+// The inspector says what the cookie really is: persistent for a guest and
+// with "Remember me", a browser-session cookie for a plain sign-in.
+func TestInspectorShowsWhetherTheCookieOutlivesTheBrowser(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	const persistent, browserOnly = "Max-Age/Expires set", "no Max-Age or Expires"
+	tests := []struct {
+		name     string
+		signIn   func(v *visitor)
+		want     string
+		dontWant string
+	}{
+		{"a guest", func(v *visitor) { v.add(1, "1") }, persistent, browserOnly},
+		{"signed in", func(v *visitor) { v.signIn("ada@example.com", adaPassword, false) }, browserOnly, persistent},
+		{"signed in with remember me", func(v *visitor) { v.signIn("ada@example.com", adaPassword, true) }, persistent, browserOnly},
+	}
+	newVisitor(t, srv.URL).signUp("Ada", "ada@example.com", adaPassword)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newVisitor(t, srv.URL)
+			tt.signIn(v)
+			r := v.get("/session")
+			wantText(t, "GET /session", r, tt.want)
+			if strings.Contains(pageText(r.Body), tt.dontWant) {
+				t.Errorf("the inspector says %q of a cookie that is not so", tt.dontWant)
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ type StoredRow struct {
 type inspectorData struct {
 	CookieName     string
 	SecureCookie   bool
+	Persistent     bool   // the cookie has Max-Age and Expires: it outlives the browser
 	TokenPrefix    string // empty for a session that gets its token with this response
 	AbsoluteExpiry time.Time
 	IdleExpiry     time.Time
@@ -53,6 +54,7 @@ func (s *Server) handleSessionInspector(w http.ResponseWriter, r *http.Request) 
 	in := inspectorData{
 		CookieName:     s.sessions.Cookie.Name,
 		SecureCookie:   s.sessions.Cookie.Secure,
+		Persistent:     s.persistentCookie(ctx),
 		AbsoluteExpiry: s.sessions.Deadline(ctx),
 	}
 	in.ExpiresAt = in.AbsoluteExpiry

@@ -336,17 +336,22 @@ func (s *Server) writeSessionCookie(ctx context.Context, w http.ResponseWriter, 
 		Secure:      s.sessions.Cookie.Secure,
 		Partitioned: s.sessions.Cookie.Partitioned,
 	}
-	signedIn := s.sessions.Exists(ctx, keyUserID)
 	switch {
 	case expiry.IsZero(): // destroyed: the browser deletes the cookie
 		cookie.Expires = time.Unix(1, 0)
 		cookie.MaxAge = -1
-	case !signedIn || s.sessions.GetBool(ctx, keyRememberMe):
+	case s.persistentCookie(ctx):
 		cookie.Expires = time.Unix(expiry.Unix()+1, 0) // rounded up to the second, as scs does
 		cookie.MaxAge = int(time.Until(expiry).Seconds() + 1)
 	}
 	w.Header().Add("Set-Cookie", cookie.String())
 	w.Header().Add("Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+// persistentCookie reports whether the session's cookie outlives the
+// browser: a guest's does, a signed-in session's only with "Remember me".
+func (s *Server) persistentCookie(ctx context.Context) bool {
+	return !s.sessions.Exists(ctx, keyUserID) || s.sessions.GetBool(ctx, keyRememberMe)
 }
 
 // saveSession commits the session to the store, after checking that the
