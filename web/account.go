@@ -3,9 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -173,17 +171,14 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		// Whoever holds a session cookie must not try passwords here faster
 		// than at the sign-in form: the attempts count against the same
 		// limit, for the account's email.
-		now := time.Now()
-		retryAt, blocked, err := s.db.RecordLoginAttempt(ctx, loginLimit, account.Email, now)
+		minutes, blocked, err := s.countAttempt(w, r, account.Email)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 		if blocked {
-			seconds := int(math.Ceil(retryAt.Sub(now).Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(seconds))
 			form.Errors["current_password"] = fmt.Sprintf(
-				"Too many wrong passwords for this account. Please try again in %d minutes.", int(math.Ceil(float64(seconds)/60)))
+				"Too many wrong passwords for this account. Please try again in %d minutes.", minutes)
 			s.renderPasswordForm(w, r, http.StatusTooManyRequests, form)
 			return
 		}

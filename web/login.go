@@ -45,14 +45,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ctx := r.Context()
-	now := time.Now()
-	retryAt, blocked, err := s.db.RecordLoginAttempt(ctx, loginLimit, form.Email, now)
+	minutes, blocked, err := s.countAttempt(w, r, form.Email)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	if blocked {
-		s.tooManyAttempts(w, r, form, retryAt.Sub(now))
+		form.Errors["form"] = fmt.Sprintf("Too many failed sign-ins for this email address. Please try again in %d minutes.", minutes)
+		s.renderLogin(w, r, http.StatusTooManyRequests, form)
 		return
 	}
 	user, err := s.checkCredentials(ctx, form.Email, password)
@@ -109,15 +109,20 @@ func (s *Server) checkCredentials(ctx context.Context, email, password string) (
 	return user, nil
 }
 
-// tooManyAttempts refuses a sign-in for an email with too many recent
-// failures, without checking the password. Retry-After says, in whole
-// seconds rounded up, when the oldest of them leaves the window.
-func (s *Server) tooManyAttempts(w http.ResponseWriter, r *http.Request, form loginForm, wait time.Duration) {
-	seconds := int(math.Ceil(wait.Seconds()))
+// countAttempt counts an attempt to check the password of the account with
+// email, before it is checked. If the email has had loginLimit's attempts
+// in its window already, the attempt is refused: blocked is true, the
+// Retry-After header says in whole seconds, rounded up, when the oldest of
+// them leaves the window, and minutes says it for a person.
+func (s *Server) countAttempt(w http.ResponseWriter, r *http.Request, email string) (minutes int, blocked bool, err error) {
+	now := time.Now()
+	retryAt, blocked, err := s.db.RecordLoginAttempt(r.Context(), loginLimit, email, now)
+	if err != nil || !blocked {
+		return 0, false, err
+	}
+	seconds := int(math.Ceil(retryAt.Sub(now).Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(seconds))
-	form.Errors["form"] = fmt.Sprintf("Too many failed sign-ins for this email address. Please try again in %d minutes.",
-		int(math.Ceil(float64(seconds)/60)))
-	s.renderLogin(w, r, http.StatusTooManyRequests, form)
+	return int(math.Ceil(float64(seconds) / 60)), true, nil
 }
 
 // handleLogout signs the session out: its row in the index and its data
