@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"example.com/gosessions/sessionlock"
 	"example.com/gosessions/sessionstore"
 	"example.com/gosessions/sqlite"
@@ -226,10 +224,7 @@ func (s *Server) deleteSignedOutSessions(r *http.Request, keys []string) {
 	ctx := sessionlock.NewContext(r.Context(), nil)
 	for _, key := range keys {
 		if err := s.deleteStoreKey(ctx, key); err != nil {
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "delete a signed-out session from the store",
-				slog.String("request_id", middleware.GetReqID(ctx)),
-				slog.Any("error", err),
-			)
+			s.logRequest(r, slog.LevelWarn, "delete a signed-out session from the store", slog.Any("error", err))
 		}
 	}
 }

@@ -28,26 +28,26 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		s.passwordsBusy(w, r)
 		return
 	}
-	s.logger.LogAttrs(r.Context(), slog.LevelError, "server error",
+	s.logRequest(r, slog.LevelError, "server error", slog.Any("error", err))
+	s.renderError(w, r, http.StatusInternalServerError,
+		"Something went wrong on our side. Please try again in a moment.")
+}
+
+// logRequest writes a log line about request r: its method, path and id,
+// then attrs. Never put a password, a token or session data in attrs.
+func (s *Server) logRequest(r *http.Request, level slog.Level, msg string, attrs ...slog.Attr) {
+	s.logger.LogAttrs(r.Context(), level, msg, append([]slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.String("request_id", middleware.GetReqID(r.Context())),
-		slog.Any("error", err),
-	)
-	s.renderError(w, r, http.StatusInternalServerError,
-		"Something went wrong on our side. Please try again in a moment.")
+	}, attrs...)...)
 }
 
 // sessionLockLost answers a request that no longer held its session's lock
 // when it came to save (a lock in a shared store that expired under a slow
 // request): nothing was saved, so trying again is safe.
 func (s *Server) sessionLockLost(w http.ResponseWriter, r *http.Request, err error) {
-	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "session lock lost: nothing saved",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("request_id", middleware.GetReqID(r.Context())),
-		slog.Any("error", err),
-	)
+	s.logRequest(r, slog.LevelWarn, "session lock lost: nothing saved", slog.Any("error", err))
 	s.renderError(w, r, http.StatusServiceUnavailable,
 		"This request took too long and lost its hold on your session, so nothing was saved. Please try again.")
 }
@@ -56,11 +56,7 @@ func (s *Server) sessionLockLost(w http.ResponseWriter, r *http.Request, err err
 // waited too long for its turn to hash: the server is hashing as fast as it
 // can. Nothing was changed.
 func (s *Server) passwordsBusy(w http.ResponseWriter, r *http.Request) {
-	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "password hashing busy: refused",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("request_id", middleware.GetReqID(r.Context())),
-	)
+	s.logRequest(r, slog.LevelWarn, "password hashing busy: refused")
 	w.Header().Set("Retry-After", "1")
 	s.renderError(w, r, http.StatusServiceUnavailable,
 		"The server is busy checking other passwords. Please try again in a moment.")

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"example.com/gosessions/sessionstore"
 	"example.com/gosessions/sqlite"
 )
@@ -174,10 +172,8 @@ func (s *Server) rememberTokenStolen(w http.ResponseWriter, r *http.Request, row
 	case !errors.Is(err, sqlite.ErrNotFound):
 		return err
 	}
-	s.logger.LogAttrs(ctx, slog.LevelWarn, "remember-me cookie with a wrong secret: its device is signed out",
-		slog.Int64("user_id", row.UserID),
-		slog.String("request_id", middleware.GetReqID(ctx)),
-	)
+	s.logRequest(r, slog.LevelWarn, "remember-me cookie with a wrong secret: its device is signed out",
+		slog.Int64("user_id", row.UserID))
 	s.clearRememberCookie(w, r)
 	return nil
 }

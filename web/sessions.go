@@ -13,7 +13,6 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"example.com/gosessions/cart"
 	"example.com/gosessions/sessioncodec"
@@ -164,12 +163,8 @@ func (s *Server) loadSession(r *http.Request, token string) (context.Context, er
 // warning names the request, never the token or the data.
 func (s *Server) replaceCorruptSession(r *http.Request, token string, decodeErr error) (context.Context, error) {
 	ctx := r.Context()
-	s.logger.LogAttrs(ctx, slog.LevelWarn, "stored session cannot be decoded: deleted, and a new session started",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("request_id", middleware.GetReqID(ctx)),
-		slog.Any("error", decodeErr),
-	)
+	s.logRequest(r, slog.LevelWarn, "stored session cannot be decoded: deleted, and a new session started",
+		slog.Any("error", decodeErr))
 	if err := s.deleteStoredSession(ctx, token); err != nil {
 		return nil, err
 	}
