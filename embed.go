@@ -18,8 +18,13 @@ func Templates() fs.FS { return sub("templates") }
 // Static returns the files served under /static/.
 func Static() fs.FS { return sub("static") }
 
-// Migrations returns the goose SQL migrations under migrations/.
-func Migrations() fs.FS { return sub("migrations") }
+// SQLiteMigrations returns the goose SQL migrations of the SQLite
+// database, under migrations/sqlite/.
+func SQLiteMigrations() fs.FS { return sub("migrations/sqlite") }
+
+// PostgresMigrations returns the goose SQL migrations of the PostgreSQL
+// database, under migrations/postgres/.
+func PostgresMigrations() fs.FS { return sub("migrations/postgres") }
 
 func sub(dir string) fs.FS {
 	f, err := fs.Sub(files, dir)

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/gosessions/redis/redistest"
+	"example.com/gosessions/internal/redistest"
 )
 
 // User-Agents of the two devices the session list tells apart, and the

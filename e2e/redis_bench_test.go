@@ -5,7 +5,7 @@ import (
 	"net"
 	"testing"
 
-	"example.com/gosessions/redis/redistest"
+	"example.com/gosessions/internal/redistest"
 )
 
 // loadRedis runs the load benchmark (BenchmarkLoad's runLoad) against

@@ -12,8 +12,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"example.com/gosessions/redis/redistest"
-	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/internal/redistest"
+	"example.com/gosessions/internal/session"
 )
 
 // The Redis lock of a session is a key with a time to live, so that a server
@@ -156,7 +156,7 @@ func newRedisLockClient(t *testing.T, rds *redistest.Server) redisLockClient {
 	return redisLockClient{c}
 }
 
-func redisLockKey(cookie string) string { return "session-lock:" + sessionstore.HashToken(cookie) }
+func redisLockKey(cookie string) string { return "session-lock:" + session.HashToken(cookie) }
 
 // waitLockHeld waits until a request holds the lock of the session with this
 // cookie, and waitLockFree until none does.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/gosessions/redis/redistest"
+	"example.com/gosessions/internal/redistest"
 )
 
 // With -store redis, several instances of the server share their sessions

@@ -8,8 +8,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/session"
 )
 
 // maxAccountOrders is how many of its latest orders /account lists.
@@ -19,13 +19,13 @@ const maxAccountOrders = 50
 type accountPage struct {
 	Name, Email string
 	Sessions    []sessionLine
-	Orders      []sqlite.OrderSummary
+	Orders      []data.OrderSummary
 	Password    passwordForm
 }
 
 // sessionLine is one line of "Your sessions".
 type sessionLine struct {
-	sqlite.AccountSession
+	data.AccountSession
 	Current bool // the session of this request
 }
 
@@ -207,8 +207,8 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	keys, err := s.db.ChangePassword(ctx, user.ID, user.SessionID, sessionstore.HashToken(s.sessions.Token(ctx)), hash)
-	if errors.Is(err, sqlite.ErrNotFound) {
+	keys, err := s.db.ChangePassword(ctx, user.ID, user.SessionID, session.HashToken(s.sessions.Token(ctx)), hash)
+	if errors.Is(err, data.ErrNotFound) {
 		// Signed out from another device while the new password was
 		// being hashed: nothing changed, and this session is over too.
 		if err := s.sessions.Destroy(ctx); err != nil {

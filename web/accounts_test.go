@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/internal/session"
 )
 
 const adaPassword = "correct horse battery"
@@ -156,7 +156,7 @@ func TestRememberMeSignsInAgainAfterTheSessionEnded(t *testing.T) {
 	// timeout or the cleanup would.
 	endSession := func(t *testing.T, b *browser) {
 		t.Helper()
-		if err := app.store.Delete(sessionstore.HashToken(b.cookie())); err != nil {
+		if err := app.store.Delete(session.HashToken(b.cookie())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,7 +290,7 @@ func TestRememberMePreviousSecretHasAGrace(t *testing.T) {
 		app.createUser(t, "Ada", "ada@example.com", adaPassword)
 		b = newBrowser(t, app.url)
 		b.signIn("ada@example.com", adaPassword, true)
-		if err := app.store.Delete(sessionstore.HashToken(b.cookie())); err != nil {
+		if err := app.store.Delete(session.HashToken(b.cookie())); err != nil {
 			t.Fatal(err)
 		}
 		late = newBrowser(t, app.url)
@@ -407,8 +407,8 @@ func TestAccountListsItsSessions(t *testing.T) {
 				t.Errorf("time %q is not RFC 3339: %v", at, err)
 			}
 		}
-		if strings.Contains(s.ID, laptop.cookie()) || s.ID == sessionstore.HashToken(laptop.cookie()) ||
-			s.ID == sessionstore.HashToken(phone.cookie()) {
+		if strings.Contains(s.ID, laptop.cookie()) || s.ID == session.HashToken(laptop.cookie()) ||
+			s.ID == session.HashToken(phone.cookie()) {
 			t.Errorf("session id %q is a token or its hash", s.ID)
 		}
 	}
@@ -481,7 +481,7 @@ func TestLogHoldsNoPasswordOrToken(t *testing.T) {
 		http.StatusUnprocessableEntity)
 	b.signIn("ada@example.com", adaPassword, true)
 	secrets = append(secrets, b.cookie(), b.jarCookie("remember"))
-	if err := app.store.Delete(sessionstore.HashToken(b.cookie())); err != nil {
+	if err := app.store.Delete(session.HashToken(b.cookie())); err != nil {
 		t.Fatal(err)
 	}
 	b.account() // restored from the remember cookie
@@ -495,7 +495,7 @@ func TestLogHoldsNoPasswordOrToken(t *testing.T) {
 		t.Fatalf("the log has no request lines:\n%s", log)
 	}
 	for _, s := range secrets {
-		for _, form := range []string{s, sessionstore.HashToken(s), url.QueryEscape(s)} {
+		for _, form := range []string{s, session.HashToken(s), url.QueryEscape(s)} {
 			if strings.Contains(log, form) {
 				t.Errorf("the log holds %q:\n%s", form, log)
 			}
@@ -504,7 +504,7 @@ func TestLogHoldsNoPasswordOrToken(t *testing.T) {
 	for _, page := range []string{"/account", "/session", "/"} {
 		body := b.get(page).body
 		for _, s := range secrets {
-			if strings.Contains(body, s) || strings.Contains(body, sessionstore.HashToken(s)) {
+			if strings.Contains(body, s) || strings.Contains(body, session.HashToken(s)) {
 				t.Errorf("%s shows %q", page, s)
 			}
 		}

@@ -7,17 +7,17 @@ import (
 	"net/http"
 	"time"
 
-	"example.com/gosessions/sessionlock"
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
-	"example.com/gosessions/useragent"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/session"
+	"example.com/gosessions/internal/session/lock"
+	"example.com/gosessions/internal/useragent"
 )
 
 // Who is signed in.
 //
 // A signed-in session holds the account's id (userId) and the id of the
 // database that account is in (accountDb), and nothing else about it. The
-// per-account session index in that database (sqlite.AccountSession) is
+// per-account session index in that database (data.AccountSession) is
 // the authority: a session is signed in while the index has a row for its
 // token, so signing a session out, from any device or instance, is
 // deleting its row. authenticate reads the row on every request of a
@@ -98,8 +98,8 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) (*currentU
 		return nil, nil
 	}
 	now := time.Now()
-	row, user, err := s.db.AccountSessionWithUser(ctx, sessionstore.HashToken(s.sessions.Token(ctx)), now)
-	if errors.Is(err, sqlite.ErrNotFound) || err == nil && row.UserID != userID {
+	row, user, err := s.db.AccountSessionWithUser(ctx, session.HashToken(s.sessions.Token(ctx)), now)
+	if errors.Is(err, data.ErrNotFound) || err == nil && row.UserID != userID {
 		return s.endSignedOutSession(w, r)
 	}
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) (*currentU
 	}
 	if r.Method != http.MethodHead && now.Sub(row.LastSeenAt) >= touchInterval {
 		err := s.db.TouchAccountSession(ctx, row.ID, now, s.rowExpiry(ctx, now))
-		if errors.Is(err, sqlite.ErrNotFound) { // signed out, or expired, this instant
+		if errors.Is(err, data.ErrNotFound) { // signed out, or expired, this instant
 			return s.endSignedOutSession(w, r)
 		}
 		if err != nil {
@@ -141,7 +141,7 @@ func (s *Server) endSignedOutSession(w http.ResponseWriter, r *http.Request) (*c
 
 // rowExpiry is how long the index must keep the row of the request's
 // session: as long as the session can last in its store, allowing for the
-// touches being a touchInterval apart (see sqlite.TouchAccountSession).
+// touches being a touchInterval apart (see data.Store.TouchAccountSession).
 // The database keeps a row with a remember-me token at least as long as
 // the token.
 func (s *Server) rowExpiry(ctx context.Context, now time.Time) time.Time {
@@ -166,7 +166,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, userID int64, re
 	now := time.Now()
 	if prev := currentUserFrom(ctx); prev != nil {
 		// Signing in again replaces this session's sign-in: its row goes.
-		if _, err := s.db.DeleteAccountSession(ctx, prev.ID, prev.SessionID, now); err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+		if _, err := s.db.DeleteAccountSession(ctx, prev.ID, prev.SessionID, now); err != nil && !errors.Is(err, data.ErrNotFound) {
 			return err
 		}
 		// What the session holds belongs to that account (its orders,
@@ -183,7 +183,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, userID int64, re
 	s.sessions.Put(ctx, keyUserID, userID)
 	s.sessions.Put(ctx, keyAccountDB, s.dbID)
 	s.sessions.RememberMe(ctx, remember)
-	row, err := s.db.AddAccountSession(ctx, userID, sessionstore.HashToken(s.sessions.Token(ctx)),
+	row, err := s.db.AddAccountSession(ctx, userID, session.HashToken(s.sessions.Token(ctx)),
 		useragent.Device(r.UserAgent()), now, s.rowExpiry(ctx, now))
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, userID int64, re
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if user := currentUserFrom(ctx); user != nil {
-		if _, err := s.db.DeleteAccountSession(ctx, user.ID, user.SessionID, time.Now()); err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+		if _, err := s.db.DeleteAccountSession(ctx, user.ID, user.SessionID, time.Now()); err != nil && !errors.Is(err, data.ErrNotFound) {
 			return err
 		}
 	}
@@ -220,8 +220,8 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteSignedOutSessions(r *http.Request, keys []string) {
 	// These are other sessions: not under this request's lock, which a
 	// Redis store would otherwise check before deleting (see
-	// sessionlock.FromContext).
-	ctx := sessionlock.NewContext(r.Context(), nil)
+	// lock.FromContext).
+	ctx := lock.NewContext(r.Context(), nil)
 	for _, key := range keys {
 		if err := s.deleteStoreKey(ctx, key); err != nil {
 			s.logRequest(r, slog.LevelWarn, "delete a signed-out session from the store", slog.Any("error", err))

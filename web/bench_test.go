@@ -17,8 +17,9 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data/sqlite"
+	"example.com/gosessions/internal/session/memstore"
+	"example.com/gosessions/internal/session/sqlitestore"
 	"example.com/gosessions/web"
 )
 
@@ -48,14 +49,14 @@ func BenchmarkSessionExample(b *testing.B) {
 			}
 		}, scs.GobCodec{}},
 		{"memory", func(b *testing.B, _ *sqlite.DB) scs.Store {
-			s := sessionstore.NewMemory(time.Minute)
+			s := memstore.New(time.Minute)
 			b.Cleanup(func() { s.Close() })
 			return s
 		}, nil},
 	}
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) {
-			db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), gosessions.Migrations())
+			db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), gosessions.SQLiteMigrations())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func BenchmarkSessionExample(b *testing.B) {
 }
 
 func sqliteStore(b *testing.B, db *sqlite.DB) scs.Store {
-	s, err := sessionstore.NewSQLite(db, 0, slog.New(slog.DiscardHandler))
+	s, err := sqlitestore.New(db, 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func sqliteStore(b *testing.B, db *sqlite.DB) scs.Store {
 
 // splitStore is scs's own sqlite3store on the same two pools, reads on the
 // read-only pool and writes on the writer: the baseline that
-// sessionstore.SQLite is measured against.
+// sqlitestore.Store is measured against.
 type splitStore struct{ read, write *sqlite3store.SQLite3Store }
 
 func (s splitStore) Find(token string) ([]byte, bool, error) { return s.read.Find(token) }

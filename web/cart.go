@@ -7,8 +7,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"example.com/gosessions/cart"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/data"
 )
 
 // handleCartShow lists the cart, priced from the catalog, and what was
@@ -118,10 +118,10 @@ func (s *Server) handleCartClear(w http.ResponseWriter, r *http.Request) {
 
 // ingredientFromForm looks up an ingredient a form refers to; an unknown id
 // is the client's mistake.
-func (s *Server) ingredientFromForm(w http.ResponseWriter, r *http.Request, id int64) (sqlite.Ingredient, bool) {
+func (s *Server) ingredientFromForm(w http.ResponseWriter, r *http.Request, id int64) (data.Ingredient, bool) {
 	in, err := s.db.Ingredient(r.Context(), id)
 	switch {
-	case errors.Is(err, sqlite.ErrNotFound):
+	case errors.Is(err, data.ErrNotFound):
 		s.clientError(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("There is no ingredient %d in the catalog.", id))
 		return in, false
 	case err != nil:

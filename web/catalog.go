@@ -6,8 +6,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"example.com/gosessions/cart"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/data"
 )
 
 // handleIngredientList shows the catalog, each ingredient with an
@@ -58,7 +58,7 @@ func pushRecent(ids []int64, id int64) []int64 {
 }
 
 // productsOf turns the catalog into what cart.Price needs.
-func productsOf(list []sqlite.Ingredient) map[int64]cart.Product {
+func productsOf(list []data.Ingredient) map[int64]cart.Product {
 	products := make(map[int64]cart.Product, len(list))
 	for _, in := range list {
 		products[in.ID] = cart.Product{Name: in.Name, PriceCents: in.PriceCents}
@@ -68,10 +68,10 @@ func productsOf(list []sqlite.Ingredient) map[int64]cart.Product {
 
 // viewedNotChosen lists, most recent first, the viewed ingredients that are
 // not in the cart: what the visitor looked at and did not buy.
-func viewedNotChosen(viewed []int64, chosen cart.Cart, catalog []sqlite.Ingredient) []sqlite.Ingredient {
-	var out []sqlite.Ingredient
+func viewedNotChosen(viewed []int64, chosen cart.Cart, catalog []data.Ingredient) []data.Ingredient {
+	var out []data.Ingredient
 	for _, id := range viewed {
-		i := slices.IndexFunc(catalog, func(in sqlite.Ingredient) bool { return in.ID == id })
+		i := slices.IndexFunc(catalog, func(in data.Ingredient) bool { return in.ID == id })
 		if i >= 0 && chosen.Qty(id) == 0 {
 			out = append(out, catalog[i])
 		}

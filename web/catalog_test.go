@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"example.com/gosessions/cart"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/data"
 )
 
 func TestPushRecent(t *testing.T) {
@@ -36,7 +36,7 @@ func TestPushRecent(t *testing.T) {
 }
 
 func TestViewedNotChosen(t *testing.T) {
-	catalog := []sqlite.Ingredient{{ID: 1, Name: "Flour"}, {ID: 2, Name: "Eggs"}, {ID: 3, Name: "Butter"}}
+	catalog := []data.Ingredient{{ID: 1, Name: "Flour"}, {ID: 2, Name: "Eggs"}, {ID: 3, Name: "Butter"}}
 	got := viewedNotChosen([]int64{3, 99, 2, 1}, cart.Cart{{ID: 2, Qty: 1}}, catalog)
 	var names []string
 	for _, in := range got {

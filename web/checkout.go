@@ -15,8 +15,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"example.com/gosessions/cart"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/data"
 )
 
 // Checkout places an order exactly once per cart.
@@ -81,11 +81,11 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	items := make([]sqlite.OrderItem, len(chosen))
+	items := make([]data.OrderItem, len(chosen))
 	for i, it := range chosen {
-		items[i] = sqlite.OrderItem{IngredientID: it.ID, Qty: it.Qty}
+		items[i] = data.OrderItem{IngredientID: it.ID, Qty: it.Qty}
 	}
-	order := sqlite.NewOrder{
+	order := data.NewOrder{
 		// Made here only for a cart that reached the session without one
 		// (/session-example, or a session saved before there were keys).
 		Key:   s.checkoutKey(ctx),
@@ -97,12 +97,12 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	id, created, err := s.db.CreateOrder(ctx, order)
 	switch {
-	case errors.Is(err, sqlite.ErrNotFound):
+	case errors.Is(err, data.ErrNotFound):
 		// The catalog changed under the cart; CreateOrder wrote nothing.
 		s.clientError(w, r, http.StatusConflict,
 			"An ingredient in your cart is no longer in the catalog: update your cart and check out again.")
 		return
-	case errors.Is(err, sqlite.ErrKeyUsed):
+	case errors.Is(err, data.ErrKeyUsed):
 		// An earlier checkout placed order id, its answer never arrived,
 		// and the cart changed afterwards. The order is this session's:
 		// only it knew the key. The cart is kept for the visitor to check.
@@ -136,7 +136,7 @@ func (s *Server) checkoutFormUsed(w http.ResponseWriter, r *http.Request, key st
 	switch {
 	case err == nil && slices.Contains(s.orderIDs(ctx), id):
 		s.redirect(w, r, orderPath(id), fmt.Sprintf("Thank you! Order %d is placed.", id))
-	case err == nil || errors.Is(err, sqlite.ErrNotFound):
+	case err == nil || errors.Is(err, data.ErrNotFound):
 		s.clientError(w, r, http.StatusConflict,
 			"This checkout form is out of date, so nothing was ordered. Check your cart and check out again.")
 	default:

@@ -8,9 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"example.com/gosessions/password"
-	"example.com/gosessions/sessionlock"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session/lock"
 )
 
 // serverError is where every unexpected error ends: it is logged with the
@@ -21,7 +21,7 @@ import (
 // every slot busy (passwordsBusy).
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, sessionlock.ErrLost):
+	case errors.Is(err, lock.ErrLost):
 		s.sessionLockLost(w, r, err)
 		return
 	case errors.Is(err, password.ErrBusy):
@@ -83,9 +83,9 @@ func (s *Server) bodyTooLarge(w http.ResponseWriter, r *http.Request) {
 		fmt.Sprintf("The form is larger than %d KiB, which is more than any form here needs.", maxBodyBytes>>10))
 }
 
-// notFoundOr answers 404 for sqlite.ErrNotFound and 500 for anything else.
+// notFoundOr answers 404 for data.ErrNotFound and 500 for anything else.
 func (s *Server) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, data.ErrNotFound) {
 		s.notFound(w, r)
 		return
 	}

@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"example.com/gosessions/password"
-	"example.com/gosessions/sessionlock"
+	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session/lock"
 )
 
 // Errors that go away when tried again are a 503, not a 500.
@@ -20,7 +20,7 @@ func TestServerErrorAnswers503ForPassingTroubles(t *testing.T) {
 		wantRetryAfter string
 	}{
 		{"a busy password hasher", fmt.Errorf("sign in: %w", password.ErrBusy), http.StatusServiceUnavailable, "1"},
-		{"a lost session lock", fmt.Errorf("commit: %w", sessionlock.ErrLost), http.StatusServiceUnavailable, ""},
+		{"a lost session lock", fmt.Errorf("commit: %w", lock.ErrLost), http.StatusServiceUnavailable, ""},
 		{"anything else", fmt.Errorf("disk on fire"), http.StatusInternalServerError, ""},
 	}
 	for _, tt := range tests {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
 )
 
 // wrongCredentials is the one message of a failed sign-in: it does not say
@@ -79,23 +79,23 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // checkCredentials returns the account with email if password is its
 // password, or errWrongCredentials. An unknown email costs a hash too, so
 // that the time of the answer does not tell whether it has an account.
-func (s *Server) checkCredentials(ctx context.Context, email, password string) (sqlite.User, error) {
+func (s *Server) checkCredentials(ctx context.Context, email, password string) (data.User, error) {
 	user, err := s.db.UserByEmail(ctx, email)
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, data.ErrNotFound) {
 		if err := s.passwords.DummyVerify(ctx, password); err != nil {
-			return sqlite.User{}, err
+			return data.User{}, err
 		}
-		return sqlite.User{}, errWrongCredentials
+		return data.User{}, errWrongCredentials
 	}
 	if err != nil {
-		return sqlite.User{}, err
+		return data.User{}, err
 	}
 	ok, err := s.passwords.Verify(ctx, password, user.PasswordHash)
 	if err != nil {
-		return sqlite.User{}, err
+		return data.User{}, err
 	}
 	if !ok {
-		return sqlite.User{}, errWrongCredentials
+		return data.User{}, errWrongCredentials
 	}
 	if s.passwords.NeedsRehash(user.PasswordHash) {
 		// Hashed with older parameters: store a hash with the current ones.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"example.com/gosessions/sessionlock"
+	"example.com/gosessions/internal/session/lock"
 )
 
 // logRequests writes one log line per request, after it is served.
@@ -95,7 +95,7 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 // renewed or destroyed its token, the release says so, for the requests
 // still waiting with that token.
 //
-// The default locker lives in this process's memory (sessionlock.Local):
+// The default locker lives in this process's memory (lock.Local):
 // enough for one server process. Several processes sharing one store need
 // a lock in that store, such as the Redis locker.
 func (s *Server) lockSession(next http.Handler) http.Handler {
@@ -112,7 +112,7 @@ func (s *Server) lockSession(next http.Handler) http.Handler {
 		}
 		hold := &lockHold{}
 		defer func() { lease.Release(hold.tokenRetired) }()
-		ctx := sessionlock.NewContext(r.Context(), lease)
+		ctx := lock.NewContext(r.Context(), lease)
 		ctx = context.WithValue(ctx, lockHoldKey{}, hold)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

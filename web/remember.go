@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/session"
 )
 
 // Remember me.
@@ -51,7 +51,7 @@ const rememberLockPrefix = "remember:"
 // new, that lasts until expires, and sets its cookie.
 func (s *Server) issueRememberToken(ctx context.Context, w http.ResponseWriter, id string, expires time.Time) error {
 	selector, secret := randomBase64(16), randomBase64(32)
-	if err := s.db.SetRememberToken(ctx, id, selector, sessionstore.HashToken(secret), expires); err != nil {
+	if err := s.db.SetRememberToken(ctx, id, selector, session.HashToken(secret), expires); err != nil {
 		return err
 	}
 	s.setRememberCookie(w, selector, secret, expires)
@@ -96,7 +96,7 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 
 	now := time.Now()
 	row, secrets, err := s.db.RememberedSession(ctx, selector, now)
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, data.ErrNotFound) {
 		s.clearRememberCookie(w, r)
 		return nil, nil
 	}
@@ -104,7 +104,7 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 		return nil, err
 	}
 	var rotate bool
-	switch hash := sessionstore.HashToken(secret); {
+	switch hash := session.HashToken(secret); {
 	case sameHash(hash, secrets.Hash):
 		rotate = true
 	case secrets.PreviousHash != "" && sameHash(hash, secrets.PreviousHash) && now.Sub(secrets.RotatedAt) < rememberGrace:
@@ -126,17 +126,17 @@ func (s *Server) restoreRemembered(w http.ResponseWriter, r *http.Request) (*cur
 	s.sessions.Put(ctx, keyUserID, user.ID)
 	s.sessions.Put(ctx, keyAccountDB, s.dbID)
 	s.sessions.RememberMe(ctx, true)
-	tokenHash, expiry := sessionstore.HashToken(s.sessions.Token(ctx)), s.rowExpiry(ctx, now)
+	tokenHash, expiry := session.HashToken(s.sessions.Token(ctx)), s.rowExpiry(ctx, now)
 	if !rotate {
 		err = s.db.RestoreAccountSessionKeepingSecret(ctx, row.ID, tokenHash, now, expiry)
 	} else {
 		newSecret := randomBase64(32)
-		err = s.db.RestoreAccountSession(ctx, row.ID, tokenHash, sessionstore.HashToken(newSecret), now, expiry)
+		err = s.db.RestoreAccountSession(ctx, row.ID, tokenHash, session.HashToken(newSecret), now, expiry)
 		if err == nil {
 			s.setRememberCookie(w, selector, newSecret, row.RememberExpiresAt)
 		}
 	}
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, data.ErrNotFound) {
 		// The device was signed out (its row deleted) since it was read:
 		// the request is a guest's after all.
 		s.sessions.Remove(ctx, keyUserID)
@@ -163,13 +163,13 @@ func sameHash(a, b string) bool {
 // copy of the cookie (or the device did, after the copy): the device's
 // row is deleted, which signs out whoever holds its session now, and the
 // cookie is cleared. The warning names the account, never the cookie.
-func (s *Server) rememberTokenStolen(w http.ResponseWriter, r *http.Request, row sqlite.AccountSession) error {
+func (s *Server) rememberTokenStolen(w http.ResponseWriter, r *http.Request, row data.AccountSession) error {
 	ctx := r.Context()
 	key, err := s.db.DeleteAccountSession(ctx, row.UserID, row.ID, time.Now())
 	switch {
 	case err == nil:
 		s.deleteSignedOutSessions(r, []string{key})
-	case !errors.Is(err, sqlite.ErrNotFound):
+	case !errors.Is(err, data.ErrNotFound):
 		return err
 	}
 	s.logRequest(r, slog.LevelWarn, "remember-me cookie with a wrong secret: its device is signed out",

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"example.com/gosessions/cart"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/data"
 )
 
 // templateData is what every page template receives. The first group of
@@ -35,16 +35,16 @@ type templateData struct {
 	ViewCount   int
 	Purchases   int
 	Chosen      cart.Cart
-	Ingredients []sqlite.Ingredient
-	Ingredient  sqlite.Ingredient
+	Ingredients []data.Ingredient
+	Ingredient  data.Ingredient
 	Lines       []cart.Line
 	TotalCents  int64
 	Checkout    checkoutForm
-	Viewed      []sqlite.Ingredient
+	Viewed      []data.Ingredient
 	Signup      signupForm
 	Login       loginForm
 	Account     accountPage
-	Order       sqlite.Order
+	Order       data.Order
 	Inspector   inspectorData
 }
 

@@ -15,15 +15,16 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
-	"example.com/gosessions/password"
-	"example.com/gosessions/sessionlock"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session"
+	"example.com/gosessions/internal/session/lock"
 )
 
 // Config is what a Server is built from. Every dependency is passed in, so
 // tests build a Server exactly as the program does.
 type Config struct {
-	DB        *sqlite.DB
+	DB        data.Store
 	Sessions  *scs.SessionManager
 	Stats     SessionStats  // optional: what the session inspector reads from the store
 	Locker    SessionLocker // optional: defaults to a lock per session in this process
@@ -47,25 +48,19 @@ type Config struct {
 const DefaultRememberFor = 30 * 24 * time.Hour
 
 // loginLimit is how many sign-ins one email may try: 5 in 15 minutes.
-var loginLimit = sqlite.LoginLimit{Attempts: 5, Window: 15 * time.Minute}
+var loginLimit = data.LoginLimit{Attempts: 5, Window: 15 * time.Minute}
 
-// SessionStats reads what the session inspector shows about the store. The
-// sqlite and memory stores answer it differently.
-type SessionStats interface {
-	// Row returns the size and expiry of the stored row of the session with
-	// this cookie token, and whether it exists.
-	Row(ctx context.Context, token string) (size int, expiry time.Time, found bool, err error)
-	// Active counts the sessions that have not expired.
-	Active(ctx context.Context) (int, error)
-}
+// SessionStats is what the session inspector reads from the store: each
+// store's package answers it (see session.Stats).
+type SessionStats = session.Stats
 
 // SessionLocker lets one request at a time run for each session token.
 // Lock waits until the token's lock is free or ctx is done.
-type SessionLocker = sessionlock.Locker
+type SessionLocker = lock.Locker
 
 // Server holds the application's dependencies and serves its pages.
 type Server struct {
-	db       *sqlite.DB
+	db       data.Store
 	sessions *scs.SessionManager
 	stats    SessionStats
 	logger   *slog.Logger
@@ -118,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 		dbID:        cfg.DB.ID(),
 	}
 	if s.locker == nil {
-		s.locker = sessionlock.NewLocal()
+		s.locker = lock.NewLocal()
 	}
 	s.handler = s.routes()
 	return s, nil

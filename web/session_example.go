@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"example.com/gosessions/cart"
+	"example.com/gosessions/internal/cart"
 )
 
 // handleSessionExample is the original tutorial's route, line by line:

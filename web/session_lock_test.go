@@ -11,17 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"example.com/gosessions/sessionlock"
-	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/internal/session/lock"
+	"example.com/gosessions/internal/session/sqlitestore"
 )
 
-// testLocker is sessionlock.Local, the lock the program uses, with what the
+// testLocker is lock.Local, the lock the program uses, with what the
 // tests below need to order requests without luck: it counts the requests
 // that have queued for each token's lock, it can stop the next request that
 // takes a lock until the test lets it go on, and its leases can be told to
 // lose their lock, as a lock in a shared store does when it expires.
 type testLocker struct {
-	local *sessionlock.Local
+	local *lock.Local
 
 	mu     sync.Mutex
 	queued map[string]int // per token: requests counted by Local as holding or waiting
@@ -31,12 +31,12 @@ type testLocker struct {
 }
 
 func newTestLocker() *testLocker {
-	l := &testLocker{local: sessionlock.NewLocal(), queued: make(map[string]int)}
+	l := &testLocker{local: lock.NewLocal(), queued: make(map[string]int)}
 	l.checksLeft.Store(-1)
 	return l
 }
 
-func (l *testLocker) Lock(ctx context.Context, token string) (sessionlock.Lease, error) {
+func (l *testLocker) Lock(ctx context.Context, token string) (lock.Lease, error) {
 	lease, err := l.local.Lock(&queuedContext{Context: ctx, queued: func() { l.countQueued(token) }}, token)
 	if err != nil {
 		return nil, err
@@ -129,7 +129,7 @@ func (g *lockGate) waitReached(t *testing.T) {
 func (l *testLocker) loseAfter(n int64) { l.checksLeft.Store(n) }
 
 type testLease struct {
-	sessionlock.Lease
+	lock.Lease
 	locker *testLocker
 }
 
@@ -140,7 +140,7 @@ func (le testLease) Check(ctx context.Context) error {
 			return le.Lease.Check(ctx)
 		}
 		if n == 0 {
-			return fmt.Errorf("test lock expired: %w", sessionlock.ErrLost)
+			return fmt.Errorf("test lock expired: %w", lock.ErrLost)
 		}
 		if le.locker.checksLeft.CompareAndSwap(n, n-1) {
 			return le.Lease.Check(ctx)
@@ -152,26 +152,26 @@ func (le testLease) Check(ctx context.Context) error {
 // put on its own commit: it refuses to save for a request whose lease says
 // that the lock is lost. scs calls CommitCtx, when a store has it, with the
 // request's context.
-type fencedStore struct{ *sessionstore.SQLite }
+type fencedStore struct{ *sqlitestore.Store }
 
 func (s fencedStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	if lease, ok := sessionlock.FromContext(ctx); ok {
+	if lease, ok := lock.FromContext(ctx); ok {
 		if err := lease.Check(ctx); err != nil {
 			return fmt.Errorf("fenced commit: %w", err)
 		}
 	}
-	return s.SQLite.Commit(token, b, expiry)
+	return s.Store.Commit(token, b, expiry)
 }
 
 // DeleteCtx is fenced the same way: RenewToken and Destroy delete the old
 // row through it.
 func (s fencedStore) DeleteCtx(ctx context.Context, token string) error {
-	if lease, ok := sessionlock.FromContext(ctx); ok {
+	if lease, ok := lock.FromContext(ctx); ok {
 		if err := lease.Check(ctx); err != nil {
 			return fmt.Errorf("fenced delete: %w", err)
 		}
 	}
-	return s.SQLite.Delete(token)
+	return s.Store.Delete(token)
 }
 
 // async sends a request in a goroutine; the answer arrives on the channel.

@@ -14,10 +14,10 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 
-	"example.com/gosessions/cart"
-	"example.com/gosessions/sessioncodec"
-	"example.com/gosessions/sessionlock"
-	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/session"
+	"example.com/gosessions/internal/session/codec"
+	"example.com/gosessions/internal/session/lock"
 )
 
 // Session keys. viewCount and chosenIngredients are the names the original
@@ -28,7 +28,7 @@ const (
 	keyPageViews         = "pageViews"         // int: HTML pages seen in this session
 	keyRecentlyViewed    = "recentlyViewed"    // []int64: ingredient ids, newest first
 	keyUserID            = "userId"            // int64: the account signed in, and nothing else about it (authenticate.go)
-	keyAccountDB         = "accountDb"         // string: the id of the database that account is in (sqlite.DB.ID)
+	keyAccountDB         = "accountDb"         // string: the id of the database that account is in (data.Store.ID)
 	keyPurchases         = "purchases"         // int: checkouts completed
 	keyOrderIDs          = "orderIds"          // []int64: orders placed by this session
 	keyCheckoutKey       = "checkoutKey"       // string: names the cart's order, so that it is placed once (checkout.go)
@@ -70,7 +70,7 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 	sm.HashTokenInStore = true
 	// A compact binary encoding of the session values instead of gob,
 	// which spends more time on type descriptions than on the values.
-	sm.Codec = sessioncodec.Codec{}
+	sm.Codec = codec.Codec{}
 
 	sm.Cookie.Name = "session"
 	sm.Cookie.HttpOnly = true // not readable from JavaScript
@@ -138,14 +138,14 @@ var errTokenRetired = errors.New("session token retired while the request waited
 // store's.
 func (s *Server) loadSession(r *http.Request, token string) (context.Context, error) {
 	ctx, err := s.sessions.Load(r.Context(), token)
-	if errors.Is(err, sessioncodec.ErrCorrupt) {
+	if errors.Is(err, codec.ErrCorrupt) {
 		return s.replaceCorruptSession(r, token, err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if token != "" && s.sessions.Token(ctx) == "" { // the token found no session
-		if lease, ok := sessionlock.FromContext(ctx); ok {
+		if lease, ok := lock.FromContext(ctx); ok {
 			retired, err := lease.Retired(ctx)
 			if err != nil {
 				return nil, err
@@ -175,7 +175,7 @@ func (s *Server) replaceCorruptSession(r *http.Request, token string, decodeErr 
 // key scs uses for it. scs deletes a session only through Destroy, which
 // needs the session loaded.
 func (s *Server) deleteStoredSession(ctx context.Context, token string) error {
-	return s.deleteStoreKey(ctx, sessionstore.HashToken(token)) // New requires HashTokenInStore
+	return s.deleteStoreKey(ctx, session.HashToken(token)) // New requires HashTokenInStore
 }
 
 // deleteStoreKey deletes the session stored under key: the hash of its
@@ -353,7 +353,7 @@ func (s *Server) persistentCookie(ctx context.Context) bool {
 // request still holds its session's lock. A store may check it again in its
 // own commit (a lock in Redis can expire in between).
 func (s *Server) saveSession(ctx context.Context) (string, time.Time, error) {
-	if lease, ok := sessionlock.FromContext(ctx); ok {
+	if lease, ok := lock.FromContext(ctx); ok {
 		if err := lease.Check(ctx); err != nil {
 			return "", time.Time{}, err
 		}

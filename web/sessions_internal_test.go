@@ -14,9 +14,9 @@ import (
 	"time"
 
 	gosessions "example.com/gosessions"
-	"example.com/gosessions/password"
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data/sqlite"
+	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session/sqlitestore"
 )
 
 // newSessionServer returns a test server that runs handler through the
@@ -33,13 +33,13 @@ func newSessionServer(t *testing.T, handler func(s *Server) http.HandlerFunc) *h
 // newServer returns a Server on a real SQLite file.
 func newServer(t *testing.T) *Server {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), gosessions.Migrations())
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), gosessions.SQLiteMigrations())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.DiscardHandler)
-	store, err := sessionstore.NewSQLite(db, time.Minute, logger)
+	store, err := sqlitestore.New(db, time.Minute, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/gosessions/sessionstore"
+	"example.com/gosessions/internal/session"
 )
 
 // storedRow is a session's row in the store: what a request that changes
@@ -24,7 +24,7 @@ func (app *testApp) storedRow(t *testing.T, cookie string) storedRow {
 	t.Helper()
 	var row storedRow
 	err := app.db.Read.QueryRow("SELECT data, expiry FROM sessions WHERE token = ?",
-		sessionstore.HashToken(cookie)).Scan(&row.data, &row.expiry)
+		session.HashToken(cookie)).Scan(&row.data, &row.expiry)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return row
@@ -144,7 +144,7 @@ func TestUndecodableSessionStartsAFreshOne(t *testing.T) {
 			wantStatus(t, "first visit", b.getJSON("/session-example"), http.StatusOK)
 			old := b.cookie()
 			if _, err := app.db.Write.Exec("UPDATE sessions SET data = ? WHERE token = ?",
-				tt.data, sessionstore.HashToken(old)); err != nil {
+				tt.data, session.HashToken(old)); err != nil {
 				t.Fatal(err)
 			}
 
@@ -177,7 +177,7 @@ func TestUndecodableSessionStartsAFreshOne(t *testing.T) {
 			if !strings.Contains(line, "level=WARN") {
 				t.Errorf("got %s, want a warning", line)
 			}
-			for _, secret := range []string{old, sessionstore.HashToken(old)} {
+			for _, secret := range []string{old, session.HashToken(old)} {
 				if strings.Contains(logs, secret) {
 					t.Errorf("the log holds the session's token or key %q:\n%s", secret, logs)
 				}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
 )
 
 func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +31,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, err := s.db.CreateUser(ctx, form.Name, form.Email, hash)
-	if errors.Is(err, sqlite.ErrEmailTaken) {
+	if errors.Is(err, data.ErrEmailTaken) {
 		form.Errors["email"] = "An account with this email address already exists. Sign in instead?"
 		s.renderSignup(w, r, http.StatusUnprocessableEntity, form)
 		return

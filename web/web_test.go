@@ -22,9 +22,11 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
-	"example.com/gosessions/password"
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/data/sqlite"
+	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session/memstore"
+	"example.com/gosessions/internal/session/sqlitestore"
 	"example.com/gosessions/web"
 )
 
@@ -52,7 +54,7 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	db, err := sqlite.Open(ctx, path, gosessions.Migrations())
+	db, err := sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +77,9 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 			io.Closer
 		})
 	case opts.memoryStore:
-		store = sessionstore.NewMemory(time.Minute)
+		store = memstore.New(time.Minute)
 	default:
-		sqliteStore, err := sessionstore.NewSQLite(db, time.Minute, logger)
+		sqliteStore, err := sqlitestore.New(db, time.Minute, logger)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +125,7 @@ func testHasher(t testing.TB) *password.Hasher {
 }
 
 // createUser adds an account straight to the database.
-func (app *testApp) createUser(t *testing.T, name, email, pw string) sqlite.User {
+func (app *testApp) createUser(t *testing.T, name, email, pw string) data.User {
 	t.Helper()
 	hash, err := app.passwords.Hash(context.Background(), pw)
 	if err != nil {
@@ -225,14 +227,14 @@ func wantStatus(t *testing.T, what string, a answer, want int) {
 }
 
 func TestNewFailsEarly(t *testing.T) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), gosessions.Migrations())
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), gosessions.SQLiteMigrations())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	good := web.Config{
 		DB:        db,
-		Sessions:  web.NewSessionManager(sessionstore.NewMemory(0), web.SessionOptions{Lifetime: time.Hour}),
+		Sessions:  web.NewSessionManager(memstore.New(0), web.SessionOptions{Lifetime: time.Hour}),
 		Logger:    slog.New(slog.DiscardHandler),
 		Templates: gosessions.Templates(),
 		Static:    gosessions.Static(),
@@ -252,7 +254,7 @@ func TestNewFailsEarly(t *testing.T) {
 		{"no templates", func(c *web.Config) { c.Templates = nil }},
 		{"no password hasher", func(c *web.Config) { c.Passwords = nil }},
 		{"a session manager that keeps tokens unhashed in its store", func(c *web.Config) {
-			sm := web.NewSessionManager(sessionstore.NewMemory(0), web.SessionOptions{Lifetime: time.Hour})
+			sm := web.NewSessionManager(memstore.New(0), web.SessionOptions{Lifetime: time.Hour})
 			sm.HashTokenInStore = false
 			c.Sessions = sm
 		}},

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"example.com/gosessions/redis"
+	"example.com/gosessions/internal/session/redisstore"
 	"example.com/gosessions/web"
 )
 
@@ -46,7 +46,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.dbPath, "db", env.str("DB_PATH", "data/sessions.db"), "SQLite database file, created if missing (env DB_PATH)")
 	fs.StringVar(&cfg.store, "store", env.str("STORE", "sqlite"), "session store: sqlite, memory or redis (env STORE)")
 	fs.StringVar(&cfg.redisURL, "redis-url", env.str("REDIS_URL", ""), "Redis server for -store redis, such as redis://localhost:6379/0 (env REDIS_URL)")
-	fs.DurationVar(&cfg.redisLockTTL, "redis-lock-ttl", env.duration("REDIS_LOCK_TTL", redis.DefaultLockTTL), "with -store redis, how long a session's lock outlives a server that died holding it (env REDIS_LOCK_TTL)")
+	fs.DurationVar(&cfg.redisLockTTL, "redis-lock-ttl", env.duration("REDIS_LOCK_TTL", redisstore.DefaultLockTTL), "with -store redis, how long a session's lock outlives a server that died holding it (env REDIS_LOCK_TTL)")
 	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", env.duration("IDLE_TIMEOUT", 2*time.Hour), "end a session after this long without a request; 0 turns it off (env IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.rememberFor, "remember-for", env.duration("REMEMBER_FOR", web.DefaultRememberFor), `how long "Remember me" keeps a browser signed in (env REMEMBER_FOR)`)

@@ -21,10 +21,12 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
-	"example.com/gosessions/password"
-	"example.com/gosessions/redis"
-	"example.com/gosessions/sessionstore"
-	"example.com/gosessions/sqlite"
+	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session/redisstore"
+	"example.com/gosessions/internal/session/sqlitestore"
+"example.com/gosessions/internal/session/memstore"
+"example.com/gosessions/internal/session"
+	"example.com/gosessions/internal/data/sqlite"
 	"example.com/gosessions/web"
 )
 
@@ -57,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
 
-	db, err := sqlite.Open(ctx, cfg.dbPath, gosessions.Migrations())
+	db, err := sqlite.Open(ctx, cfg.dbPath, gosessions.SQLiteMigrations())
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", cfg.dbPath, err)
 	}
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	// Counting the sessions on each /session would cost more as they grow.
-	stats := sessionstore.NewCountedStats(store, 5*time.Second, logger)
+	stats := session.NewCountedStats(store, 5*time.Second, logger)
 	defer stats.Close()
 
 	webCfg := web.Config{
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if shared, ok := store.(sharedStore); ok {
 		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
-	} else if sqliteStore, ok := store.(*sessionstore.SQLite); ok {
+	} else if sqliteStore, ok := store.(*sqlitestore.Store); ok {
 		webCfg.StoreHealth = sqliteStore.Check // whether the last commit failed
 	}
 	srv, err := web.New(webCfg)
@@ -181,17 +183,17 @@ type sharedStore interface {
 
 // The Redis store must stay a sharedStore: were it not, the server would
 // quietly fall back to a lock in one process.
-var _ sharedStore = (*redis.Store)(nil)
+var _ sharedStore = (*redisstore.Store)(nil)
 
 func openStore(ctx context.Context, cfg config, db *sqlite.DB, logger *slog.Logger) (sessionStore, error) {
 	switch cfg.store {
 	case "memory":
-		return sessionstore.NewMemory(cfg.cleanupInterval), nil
+		return memstore.New(cfg.cleanupInterval), nil
 	case "sqlite":
-		return sessionstore.NewSQLite(db, cfg.cleanupInterval, logger)
+		return sqlitestore.New(db, cfg.cleanupInterval, logger)
 	case "redis":
 		// Redis expires sessions itself: no cleanup to run.
-		store, err := redis.Open(ctx, cfg.redisURL, cfg.redisLockTTL)
+		store, err := redisstore.Open(ctx, cfg.redisURL, cfg.redisLockTTL)
 		if err != nil {
 			return nil, err
 		}

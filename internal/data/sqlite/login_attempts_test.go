@@ -1,0 +1,192 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	gosessions "example.com/gosessions"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/data/sqlite"
+)
+
+var loginLimit = data.LoginLimit{Attempts: 5, Window: 15 * time.Minute}
+
+// t0 is the clock's start in these tests; every time is t0 plus an offset.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+type attempt struct {
+	email   string
+	at      time.Duration // after t0
+	blocked bool
+	retryAt time.Duration // after t0, when blocked
+}
+
+// runAttempts records each attempt in order and checks what it returned.
+func runAttempts(t *testing.T, db *sqlite.DB, attempts []attempt) {
+	t.Helper()
+	for i, a := range attempts {
+		retryAt, blocked, err := db.RecordLoginAttempt(context.Background(), loginLimit, a.email, t0.Add(a.at))
+		if err != nil {
+			t.Fatalf("attempt %d (%s at t0+%v): %v", i, a.email, a.at, err)
+		}
+		if blocked != a.blocked {
+			t.Errorf("attempt %d (%s at t0+%v): got blocked %v, want %v", i, a.email, a.at, blocked, a.blocked)
+			continue
+		}
+		if want := t0.Add(a.retryAt); blocked && !retryAt.Equal(want) {
+			t.Errorf("attempt %d (%s at t0+%v): got retry at t0+%v, want t0+%v", i, a.email, a.at, retryAt.Sub(t0), want.Sub(t0))
+		}
+	}
+}
+
+func TestRecordLoginAttempt(t *testing.T) {
+	const ada = "ada@example.com"
+	minute := time.Minute
+	fiveFailures := []attempt{{ada, 0, false, 0}, {ada, 1 * minute, false, 0}, {ada, 2 * minute, false, 0}, {ada, 3 * minute, false, 0}, {ada, 4 * minute, false, 0}}
+
+	tests := []struct {
+		name     string
+		attempts []attempt
+	}{
+		{"five attempts in the window are allowed", fiveFailures},
+		{"the sixth is blocked until the first leaves the window", append(fiveFailures,
+			attempt{ada, 5 * minute, true, 15 * minute},
+			attempt{ada, 15*minute - time.Millisecond, true, 15 * minute},
+		)},
+		{"blocked attempts are not counted, so the wait does not grow", append(fiveFailures,
+			attempt{ada, 5 * minute, true, 15 * minute},
+			attempt{ada, 10 * minute, true, 15 * minute},
+			attempt{ada, 14 * minute, true, 15 * minute},
+			attempt{ada, 15 * minute, false, 0},
+		)},
+		{"the window slides: one attempt more each time the oldest leaves it", append(fiveFailures,
+			attempt{ada, 15 * minute, false, 0},
+			attempt{ada, 15*minute + time.Second, true, 16 * minute},
+			attempt{ada, 16 * minute, false, 0},
+		)},
+		{"five attempts spread over more than the window are never blocked", []attempt{
+			{ada, 0, false, 0}, {ada, 4 * minute, false, 0}, {ada, 8 * minute, false, 0}, {ada, 12 * minute, false, 0},
+			{ada, 16 * minute, false, 0}, {ada, 20 * minute, false, 0}, {ada, 24 * minute, false, 0},
+		}},
+		{"the case of the email does not matter", []attempt{
+			{"ada@example.com", 0, false, 0}, {"ADA@EXAMPLE.COM", 0, false, 0}, {"Ada@Example.com", 0, false, 0},
+			{"ada@EXAMPLE.com", 0, false, 0}, {"aDa@example.com", 0, false, 0}, {"ADA@example.com", 0, true, 15 * minute},
+		}},
+		{"another email is not blocked by Ada's attempts", append(fiveFailures,
+			attempt{ada, 5 * minute, true, 15 * minute},
+			attempt{"bob@example.com", 5 * minute, false, 0},
+		)},
+		{"an email without an account is limited the same way", []attempt{
+			{"nobody@example.com", 0, false, 0}, {"nobody@example.com", 0, false, 0}, {"nobody@example.com", 0, false, 0},
+			{"nobody@example.com", 0, false, 0}, {"nobody@example.com", 0, false, 0}, {"nobody@example.com", 0, true, 15 * minute},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runAttempts(t, openDB(t), tt.attempts)
+		})
+	}
+}
+
+func TestClearLoginAttempts(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	for range 4 {
+		runAttempts(t, db, []attempt{{"ada@example.com", 0, false, 0}})
+	}
+	runAttempts(t, db, []attempt{{"bob@example.com", 0, false, 0}})
+
+	// A successful sign-in, typed in capitals.
+	if err := db.ClearLoginAttempts(ctx, "ADA@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	var ada, bob int
+	db.Read.QueryRow("SELECT count(*) FROM login_attempts WHERE email = 'ada@example.com'").Scan(&ada)
+	db.Read.QueryRow("SELECT count(*) FROM login_attempts WHERE email = 'bob@example.com'").Scan(&bob)
+	if ada != 0 || bob != 1 {
+		t.Errorf("got %d attempts of Ada's and %d of Bob's, want 0 and 1", ada, bob)
+	}
+	// Five fresh attempts are allowed again.
+	runAttempts(t, db, []attempt{
+		{"ada@example.com", 0, false, 0}, {"ada@example.com", 0, false, 0}, {"ada@example.com", 0, false, 0},
+		{"ada@example.com", 0, false, 0}, {"ada@example.com", 0, false, 0}, {"ada@example.com", 0, true, 15 * time.Minute},
+	})
+}
+
+func TestLoginAttemptsStayBounded(t *testing.T) {
+	db := openDB(t)
+
+	t.Run("an email never has more rows than the limit", func(t *testing.T) {
+		for range 20 {
+			db.RecordLoginAttempt(context.Background(), loginLimit, "ada@example.com", t0)
+		}
+		assertRows(t, db, "login_attempts", loginLimit.Attempts)
+	})
+
+	t.Run("attempts that have left the window are deleted by the next one, of any email", func(t *testing.T) {
+		runAttempts(t, db, []attempt{{"bob@example.com", 15 * time.Minute, false, 0}})
+		assertRows(t, db, "login_attempts", 1)
+	})
+}
+
+func TestLoginAttemptsAreExactUnderConcurrency(t *testing.T) {
+	// Twenty guesses at once: only five may go on to a password check.
+	db := openDB(t)
+	var mu sync.Mutex
+	allowed := 0
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			<-start
+			_, blocked, err := db.RecordLoginAttempt(context.Background(), loginLimit, "ada@example.com", t0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !blocked {
+				mu.Lock()
+				allowed++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if allowed != loginLimit.Attempts {
+		t.Errorf("got %d attempts allowed, want %d", allowed, loginLimit.Attempts)
+	}
+}
+
+func TestLoginAttemptsSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range loginLimit.Attempts {
+		runAttempts(t, db, []attempt{{"ada@example.com", 0, false, 0}})
+	}
+	db.Close()
+
+	db, err = sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runAttempts(t, db, []attempt{{"ada@example.com", time.Minute, true, 15 * time.Minute}})
+}
+
+func TestRecordLoginAttemptRefusesAnInvalidLimit(t *testing.T) {
+	db := openDB(t)
+	for _, limit := range []data.LoginLimit{{}, {Attempts: 0, Window: time.Minute}, {Attempts: 5, Window: 0}, {Attempts: 5, Window: -time.Minute}} {
+		if _, _, err := db.RecordLoginAttempt(context.Background(), limit, "ada@example.com", t0); err == nil {
+			t.Errorf("RecordLoginAttempt with %+v: got nil error, want one", limit)
+		}
+	}
+	assertRows(t, db, "login_attempts", 0)
+}
