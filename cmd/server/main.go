@@ -21,12 +21,12 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
+	"example.com/gosessions/internal/data/sqlite"
 	"example.com/gosessions/internal/password"
+	"example.com/gosessions/internal/session"
+	"example.com/gosessions/internal/session/memstore"
 	"example.com/gosessions/internal/session/redisstore"
 	"example.com/gosessions/internal/session/sqlitestore"
-"example.com/gosessions/internal/session/memstore"
-"example.com/gosessions/internal/session"
-	"example.com/gosessions/internal/data/sqlite"
 	"example.com/gosessions/web"
 )
 
