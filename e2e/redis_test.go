@@ -287,14 +287,15 @@ func TestComposeScaledProfile(t *testing.T) {
 	services := compose.block(t, "services")
 	volumes := compose.block(t, "volumes")
 
-	inScaled := func(t *testing.T, name string) yamlBlock {
+	inProfile := func(t *testing.T, name, profile string) yamlBlock {
 		t.Helper()
 		svc := services.block(t, name)
-		if got := svc.block(t, "profiles").items(); !slices.Equal(got, []string{"scaled"}) {
-			t.Errorf("%s profiles: got %q, want [scaled]", name, got)
+		if got := svc.block(t, "profiles").items(); !slices.Equal(got, []string{profile}) {
+			t.Errorf("%s profiles: got %q, want [%s]", name, got, profile)
 		}
 		return svc
 	}
+	inScaled := func(t *testing.T, name string) yamlBlock { t.Helper(); return inProfile(t, name, "scaled") }
 	// namedVolumeAt returns the named volume svc mounts at dir.
 	namedVolumeAt := func(t *testing.T, svc yamlBlock, dir string) string {
 		t.Helper()
@@ -307,8 +308,43 @@ func TestComposeScaledProfile(t *testing.T) {
 		return ""
 	}
 
-	t.Run("Redis 7 keeps an append-only file on a named volume", func(t *testing.T) {
-		redis := inScaled(t, "redis")
+	t.Run("PostgreSQL keeps its data on a named volume and has a healthcheck", func(t *testing.T) {
+		pg := inScaled(t, "postgres")
+		if got := pg.value(t, "image"); !strings.HasPrefix(got, "postgres:") {
+			t.Errorf("postgres image: got %q, want the official postgres image", got)
+		}
+		namedVolumeAt(t, pg, "/var/lib/postgresql/data")
+		if test := pg.block(t, "healthcheck").value(t, "test"); !strings.Contains(test, "pg_isready") {
+			t.Errorf("postgres healthcheck: got %q, want pg_isready", test)
+		}
+	})
+
+	t.Run("two instances on that PostgreSQL, with no SQLite file of their own", func(t *testing.T) {
+		for _, name := range []string{"app-1", "app-2"} {
+			app := inScaled(t, name)
+			env := app.block(t, "environment").env()
+			if !strings.HasPrefix(env["DATABASE_URL"], "postgres://") || !strings.Contains(env["DATABASE_URL"], "@postgres:5432/") {
+				t.Errorf("%s DATABASE_URL: got %q, want postgres://...@postgres:5432/...", name, env["DATABASE_URL"])
+			}
+			if env["ADDR"] != ":8080" {
+				t.Errorf("%s ADDR: got %q, want :8080", name, env["ADDR"])
+			}
+			for _, key := range []string{"DB_PATH", "STORE"} {
+				if v, ok := env[key]; ok {
+					t.Errorf("%s sets %s=%q; sessions and data must both default to PostgreSQL", name, key, v)
+				}
+			}
+			if app.has("volumes") {
+				t.Errorf("%s mounts volumes; the scaled instances keep nothing on disk", name)
+			}
+			if got := app.block(t, "depends_on").block(t, "postgres").value(t, "condition"); got != "service_healthy" {
+				t.Errorf("%s depends_on postgres: got condition %q, want service_healthy", name, got)
+			}
+		}
+	})
+
+	t.Run("the Redis variant: Redis 7 keeps an append-only file on a named volume", func(t *testing.T) {
+		redis := inProfile(t, "redis", "scaled-redis")
 		if got := redis.value(t, "image"); got != "redis:7" && !strings.HasPrefix(got, "redis:7.") {
 			t.Errorf("redis image: got %q, want redis:7", got)
 		}
@@ -317,27 +353,6 @@ func TestComposeScaledProfile(t *testing.T) {
 			t.Errorf("redis command: got %q, want --appendonly yes in it", cmd)
 		}
 		namedVolumeAt(t, redis, "/data")
-	})
-
-	t.Run("two instances share sessions in that Redis, each with its own SQLite volume", func(t *testing.T) {
-		seen := map[string]string{}
-		for _, name := range []string{"app-1", "app-2"} {
-			app := inScaled(t, name)
-			env := app.block(t, "environment").env()
-			for key, want := range map[string]string{"STORE": "redis", "REDIS_URL": "redis://redis:6379/0", "ADDR": ":8080"} {
-				if env[key] != want {
-					t.Errorf("%s %s: got %q, want %q", name, key, env[key], want)
-				}
-			}
-			vol := namedVolumeAt(t, app, "/data")
-			if !strings.HasPrefix(env["DB_PATH"], "/data/") {
-				t.Errorf("%s DB_PATH: got %q, want a file in /data", name, env["DB_PATH"])
-			}
-			if other, ok := seen[vol]; ok {
-				t.Errorf("%s and %s share the volume %s; SQLite files must not be shared", other, name, vol)
-			}
-			seen[vol] = name
-		}
 	})
 
 	t.Run("nginx spreads requests over both instances without stickiness", func(t *testing.T) {
