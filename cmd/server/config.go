@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/gosessions/internal/session/redisstore"
@@ -43,8 +44,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	// so a flag on the command line wins over the environment.
 	env := envDefaults{getenv: getenv}
 	fs.StringVar(&cfg.addr, "addr", env.str("ADDR", "localhost:8080"), "address to listen on (env ADDR)")
-	fs.StringVar(&cfg.dbPath, "db", env.str("DB_PATH", "data/sessions.db"), "SQLite database file, created if missing (env DB_PATH)")
-	fs.StringVar(&cfg.store, "store", env.str("STORE", "sqlite"), "session store: sqlite, memory or redis (env STORE)")
+	fs.StringVar(&cfg.dbPath, "db", env.str("DB_PATH", env.str("DATABASE_URL", "data/sessions.db")),
+		"the application's database: a SQLite file, created if missing, or a PostgreSQL URL such as postgres://user:password@host:5432/shop (env DB_PATH or DATABASE_URL)")
+	fs.StringVar(&cfg.store, "store", env.str("STORE", ""), "session store: sqlite, memory, redis or postgres; the default is sqlite for a SQLite -db, postgres for a PostgreSQL one (env STORE)")
 	fs.StringVar(&cfg.redisURL, "redis-url", env.str("REDIS_URL", ""), "Redis server for -store redis, such as redis://localhost:6379/0 (env REDIS_URL)")
 	fs.DurationVar(&cfg.redisLockTTL, "redis-lock-ttl", env.duration("REDIS_LOCK_TTL", redisstore.DefaultLockTTL), "with -store redis, how long a session's lock outlives a server that died holding it (env REDIS_LOCK_TTL)")
 	fs.DurationVar(&cfg.lifetime, "lifetime", env.duration("LIFETIME", 24*time.Hour), "absolute session lifetime (env LIFETIME)")
@@ -64,9 +66,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if a, b := getenv("DB_PATH"), getenv("DATABASE_URL"); a != "" && b != "" && a != b {
+		return cfg, fmt.Errorf("DB_PATH and DATABASE_URL are both set, to different databases: set one")
+	}
+	pg := isPostgresURL(cfg.dbPath)
+	if cfg.store == "" {
+		cfg.store = "sqlite"
+		if pg {
+			cfg.store = "postgres"
+		}
+	}
 	switch {
-	case cfg.store != "sqlite" && cfg.store != "memory" && cfg.store != "redis":
-		return cfg, fmt.Errorf("-store must be sqlite, memory or redis, not %q", cfg.store)
+	case cfg.store != "sqlite" && cfg.store != "memory" && cfg.store != "redis" && cfg.store != "postgres":
+		return cfg, fmt.Errorf("-store must be sqlite, memory, redis or postgres, not %q", cfg.store)
+	case cfg.store == "sqlite" && pg:
+		return cfg, fmt.Errorf("-store sqlite keeps sessions in the SQLite -db file; with a PostgreSQL -db, use -store postgres or redis")
+	case cfg.store == "postgres" && !pg:
+		return cfg, fmt.Errorf("-store postgres needs -db to be a PostgreSQL URL, such as postgres://user:password@localhost:5432/shop")
+	case cfg.store == "memory" && pg:
+		// A PostgreSQL database is there to be shared by instances, and
+		// sessions in one instance's memory are not: the account session
+		// index in the shared database would list sessions that the other
+		// instances cannot see, and a restart of one would forget them.
+		return cfg, fmt.Errorf("-store memory keeps sessions in one process; with a PostgreSQL -db, use -store postgres or redis")
 	case cfg.store == "redis" && cfg.redisURL == "":
 		return cfg, fmt.Errorf("-store redis needs -redis-url, such as redis://localhost:6379/0")
 	case cfg.redisLockTTL < minRedisLockTTL:
@@ -81,6 +103,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-shutdown-timeout must be positive")
 	}
 	return cfg, nil
+}
+
+// isPostgresURL reports whether -db names a PostgreSQL server rather than a
+// SQLite file.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // envDefaults reads defaults from the environment, remembering the first
