@@ -70,6 +70,12 @@ var (
 // listens before it prints.
 func startMinimal(t testing.TB, dbPath string) *server {
 	t.Helper()
+	return startProgram(t, minimalProgram(t), dbPath)
+}
+
+// minimalProgram builds cmd/minimal once, and returns its path.
+func minimalProgram(t testing.TB) string {
+	t.Helper()
 	minimalOnce.Do(func() {
 		minimalBinary = filepath.Join(binDir, "minimal")
 		minimalErr = build("../cmd/minimal", minimalBinary)
@@ -77,7 +83,7 @@ func startMinimal(t testing.TB, dbPath string) *server {
 	if minimalErr != nil {
 		t.Fatalf("build cmd/minimal: %v", minimalErr)
 	}
-	return startProgram(t, minimalBinary, dbPath)
+	return minimalBinary
 }
 
 // sourcesOnce runs dependOnSources once per test run, from the first test
