@@ -22,8 +22,8 @@ import (
 	"time"
 )
 
-// binary is the server program, built once by TestMain.
-var binary string
+// binary is the server program, built once by TestMain, in binDir.
+var binary, binDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gosessions-e2e-")
@@ -31,17 +31,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "server")
-	// E2E_RACE=1 builds the server with the race detector, which needs cgo.
-	// A server that saw a race exits with status 66, which stop() reports.
-	args, cgo := []string{"build", "-o", binary}, "CGO_ENABLED=0"
-	if os.Getenv("E2E_RACE") == "1" {
-		args, cgo = append(args, "-race"), "CGO_ENABLED=1"
-	}
-	build := exec.Command("go", append(args, "../cmd/server")...)
-	build.Env = append(os.Environ(), cgo)
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
+	binDir, binary = dir, filepath.Join(dir, "server")
+	if err := build("../cmd/server", binary); err != nil {
 		fmt.Fprintln(os.Stderr, "build server:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -49,6 +40,50 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// build compiles the program in pkg to out.
+func build(pkg, out string) error {
+	// E2E_RACE=1 builds with the race detector, which needs cgo. A program
+	// that saw a race exits with status 66, which stop() reports.
+	args, cgo := []string{"build", "-o", out}, "CGO_ENABLED=0"
+	if os.Getenv("E2E_RACE") == "1" {
+		args, cgo = append(args, "-race"), "CGO_ENABLED=1"
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Env = append(os.Environ(), cgo)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// minimalBinary is cmd/minimal, built by the first test that starts it:
+// most runs of this package do not need it.
+var (
+	minimalBinary string
+	minimalOnce   sync.Once
+	minimalErr    error
+)
+
+// startMinimal starts cmd/minimal on a free port with the given database,
+// and stops it when the test ends. It has the server's flags -addr and -db,
+// and no /healthz: it is ready once it has printed its address, since it
+// listens before it prints.
+func startMinimal(t testing.TB, dbPath string) *server {
+	t.Helper()
+	return startProgram(t, minimalProgram(t), dbPath)
+}
+
+// minimalProgram builds cmd/minimal once, and returns its path.
+func minimalProgram(t testing.TB) string {
+	t.Helper()
+	minimalOnce.Do(func() {
+		minimalBinary = filepath.Join(binDir, "minimal")
+		minimalErr = build("../cmd/minimal", minimalBinary)
+	})
+	if minimalErr != nil {
+		t.Fatalf("build cmd/minimal: %v", minimalErr)
+	}
+	return minimalBinary
 }
 
 // sourcesOnce runs dependOnSources once per test run, from the first test
@@ -85,6 +120,7 @@ func dependOnSources(root string) error {
 // benchmark would measure that.
 type server struct {
 	t       testing.TB
+	bin     string // the program: binary, or minimalBinary
 	URL     string // http://127.0.0.1:port
 	DBPath  string
 	args    []string
@@ -94,7 +130,9 @@ type server struct {
 	logPath string // everything the process printed, across restarts
 }
 
-var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+// listenRE finds the address in the line that says the program listens:
+// the server's "msg=listening addr=…", cmd/minimal's "listening addr=…".
+var listenRE = regexp.MustCompile(`listening addr=(\S+)`)
 
 // startServer starts the binary on a free port with a database in a new
 // temporary folder, and stops it when the test ends. Extra flags are passed
@@ -107,7 +145,13 @@ func startServer(t testing.TB, args ...string) *server {
 // startServerOn starts the binary on the given database file.
 func startServerOn(t testing.TB, dbPath string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, DBPath: dbPath, args: args}
+	return startProgram(t, binary, dbPath, args...)
+}
+
+// startProgram starts the program bin (the server or cmd/minimal).
+func startProgram(t testing.TB, bin, dbPath string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, bin: bin, DBPath: dbPath, args: args}
 	s.start()
 	t.Cleanup(func() {
 		if s.running() {
@@ -128,7 +172,7 @@ func (s *server) start() {
 		}
 	})
 	args := append([]string{"-addr", "127.0.0.1:0", "-db", s.DBPath}, s.args...)
-	s.cmd = exec.Command(binary, args...)
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Env = []string{} // only flags configure the server under test
 	if s.logPath == "" {
 		s.logPath = filepath.Join(s.t.TempDir(), "server.log")
@@ -171,7 +215,9 @@ func (s *server) start() {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	s.waitHealthy()
+	if s.bin == binary { // cmd/minimal has no /healthz
+		s.waitHealthy()
+	}
 }
 
 // waitHealthy polls /healthz until it answers 200.

@@ -42,6 +42,11 @@ type Config struct {
 	// session stores give it: Redis, which lives outside the database, and
 	// SQLite, which reports whether its last commit failed.
 	StoreHealth func(context.Context) error
+
+	// NoSessionLock turns the per-session lock off (see lockSession), to
+	// watch what it prevents: concurrent requests of one session losing
+	// each other's changes. Only for that experiment.
+	NoSessionLock bool
 }
 
 // DefaultRememberFor is how long "Remember me" lasts unless Config says.
@@ -73,6 +78,8 @@ type Server struct {
 	passwords   *password.Hasher
 	rememberFor time.Duration
 	dbID        string // db.ID(), which signed-in sessions keep (keyAccountDB)
+
+	noSessionLock bool // Config.NoSessionLock
 }
 
 // New builds a Server, parsing every template and hashing every static file
@@ -114,6 +121,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.locker == nil {
 		s.locker = lock.NewLocal()
+	}
+	if cfg.NoSessionLock {
+		s.noSessionLock = true
+		s.logger.Warn("the per-session lock is off: concurrent requests of one session can lose each other's changes")
 	}
 	s.handler = s.routes()
 	return s, nil

@@ -32,6 +32,7 @@ type config struct {
 	cleanupInterval time.Duration
 	shutdownTimeout time.Duration
 	secureCookie    bool
+	sessionLock     bool
 	healthcheck     bool
 }
 
@@ -55,6 +56,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.cleanupInterval, "cleanup-interval", env.duration("CLEANUP_INTERVAL", 5*time.Minute), "how often expired sessions are deleted; 0 turns it off (env CLEANUP_INTERVAL)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", env.duration("SHUTDOWN_TIMEOUT", 10*time.Second), "after SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed (env SHUTDOWN_TIMEOUT)")
 	fs.BoolVar(&cfg.secureCookie, "secure-cookie", env.boolean("SECURE_COOKIE", false), "send the session cookie over HTTPS only (env SECURE_COOKIE)")
+	fs.BoolVar(&cfg.sessionLock, "session-lock", env.boolean("SESSION_LOCK", true), "let one request at a time run for each session; false only to watch concurrent requests lose each other's changes (env SESSION_LOCK)")
 	fs.BoolVar(&cfg.healthcheck, "healthcheck", false, "check /healthz of the server at -addr, then exit 0 (healthy) or 1")
 
 	if env.err != nil {

@@ -19,6 +19,7 @@ func TestParseConfig(t *testing.T) {
 		rememberFor:     720 * time.Hour,
 		cleanupInterval: 5 * time.Minute,
 		shutdownTimeout: 10 * time.Second,
+		sessionLock:     true,
 	}
 	// with returns defaults changed by f.
 	with := func(f func(*config)) config {
@@ -37,7 +38,7 @@ func TestParseConfig(t *testing.T) {
 		{"every flag is read", []string{
 			"-addr", ":9000", "-db", "/var/lib/app/s.db", "-store", "memory", "-lifetime", "1h",
 			"-idle-timeout", "10m", "-cleanup-interval", "30s", "-secure-cookie", "-redis-lock-ttl", "1s",
-			"-shutdown-timeout", "3s", "-remember-for", "48h",
+			"-shutdown-timeout", "3s", "-remember-for", "48h", "-session-lock=false",
 		}, nil, config{
 			addr: ":9000", dbPath: "/var/lib/app/s.db", store: "memory", redisLockTTL: time.Second, lifetime: time.Hour,
 			idleTimeout: 10 * time.Minute, rememberFor: 48 * time.Hour, cleanupInterval: 30 * time.Second, shutdownTimeout: 3 * time.Second,
@@ -46,14 +47,14 @@ func TestParseConfig(t *testing.T) {
 		{"the environment fills in for missing flags", nil, map[string]string{
 			"ADDR": ":7000", "DB_PATH": "x.db", "STORE": "memory", "LIFETIME": "3h",
 			"IDLE_TIMEOUT": "1m", "CLEANUP_INTERVAL": "1s", "SECURE_COOKIE": "true", "REDIS_LOCK_TTL": "2s",
-			"SHUTDOWN_TIMEOUT": "20s", "REMEMBER_FOR": "1h",
+			"SHUTDOWN_TIMEOUT": "20s", "REMEMBER_FOR": "1h", "SESSION_LOCK": "false",
 		}, config{
 			addr: ":7000", dbPath: "x.db", store: "memory", redisLockTTL: 2 * time.Second, lifetime: 3 * time.Hour,
 			idleTimeout: time.Minute, rememberFor: time.Hour, cleanupInterval: time.Second, shutdownTimeout: 20 * time.Second,
 			secureCookie: true,
 		}},
-		{"a flag beats the environment", []string{"-addr", ":1", "-db", "flag.db", "-lifetime", "2h", "-secure-cookie=false"},
-			map[string]string{"ADDR": ":2", "DB_PATH": "env.db", "LIFETIME": "5h", "SECURE_COOKIE": "1"},
+		{"a flag beats the environment", []string{"-addr", ":1", "-db", "flag.db", "-lifetime", "2h", "-secure-cookie=false", "-session-lock"},
+			map[string]string{"ADDR": ":2", "DB_PATH": "env.db", "LIFETIME": "5h", "SECURE_COOKIE": "1", "SESSION_LOCK": "0"},
 			with(func(c *config) { c.addr, c.dbPath, c.lifetime = ":1", "flag.db", 2*time.Hour })},
 		{"an empty environment variable counts as unset", nil, map[string]string{"ADDR": "", "LIFETIME": ""}, defaults},
 		{"zero idle timeout and cleanup interval turn them off", []string{"-idle-timeout", "0", "-cleanup-interval", "0s"}, nil,
@@ -118,6 +119,8 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 		{"zero redis lock TTL", []string{"-redis-lock-ttl", "0"}, nil},
 		{"redis lock TTL too short to extend", []string{"-redis-lock-ttl", "10ms"}, nil},
 		{"bad -secure-cookie value", []string{"-secure-cookie=maybe"}, nil},
+		{"bad SESSION_LOCK", nil, map[string]string{"SESSION_LOCK": "off"}},
+		{"bad -session-lock value", []string{"-session-lock=sometimes"}, nil},
 		// A bad environment value is an error even when a flag overrides it:
 		// the operator should hear about a typo before it matters.
 		{"bad LIFETIME under a good flag", []string{"-lifetime", "1h"}, map[string]string{"LIFETIME": "x"}},
@@ -146,7 +149,7 @@ func TestHelpPrintsTheFlagsAndSucceeds(t *testing.T) {
 			if err != nil {
 				t.Errorf("got error %v, want nil (exit status 0)", err)
 			}
-			for _, name := range []string{"-addr", "-db", "-store", "-shutdown-timeout", "-remember-for"} {
+			for _, name := range []string{"-addr", "-db", "-store", "-shutdown-timeout", "-remember-for", "-session-lock"} {
 				if !strings.Contains(stderr.String(), name) {
 					t.Errorf("got usage without %s:\n%s", name, stderr.String())
 				}

@@ -103,6 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Passwords:   passwords,
 		RememberFor: cfg.rememberFor,
 	}
+	webCfg.NoSessionLock = !cfg.sessionLock // -session-lock=false: the lost-update experiment
 	if shared, ok := store.(sharedStore); ok {
 		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
 	} else if sqliteStore, ok := store.(*sqlitestore.Store); ok {
