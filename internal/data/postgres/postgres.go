@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,9 +77,9 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 	defer cancel()
 	if err := pool.Ping(connectCtx); err != nil {
 		pool.Close()
-		var connectErr *pgconn.ConnectError
-		if errors.As(err, &connectErr) {
-			err = connectErr.Unwrap() // its prefix repeats the user and database
+		err = connectCause{err}
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within %v: %w", connectTimeout, err)
 		}
 		return nil, redactedError(url, "postgres: connect to "+Redact(url)+": ", err)
 	}
@@ -92,6 +94,24 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 		return nil, redactedError(url, "postgres: read the database id: ", err)
 	}
 	return db, nil
+}
+
+// connectCause is the error of a failed connection, in one line. pgx's
+// ConnectError begins with the user and database, which Open's message
+// names already, and joins with newlines the errors of each address and
+// TLS mode that it tried, which often are the same.
+type connectCause struct{ err error }
+
+func (c connectCause) Unwrap() error { return c.err }
+
+func (c connectCause) Error() string {
+	var connectErr *pgconn.ConnectError
+	if !errors.As(c.err, &connectErr) {
+		return c.err.Error()
+	}
+	lines := strings.Split(connectErr.Unwrap().Error(), "\n")
+	slices.Sort(lines)
+	return strings.Join(slices.Compact(lines), "; ")
 }
 
 // migrate applies the migrations with goose, under a session-level

@@ -82,12 +82,21 @@ func maskPasswords(connString, msg string) string {
 		add(cfg.Password) // also the one from PGPASSWORD or a passfile
 	}
 	// The userinfo of a URL ends at an @: any of them, if the password has
-	// one that was not escaped.
+	// one that was not escaped. Then a parser may take pieces of the
+	// password for a host or a path: they are masked too, but for the
+	// shortest, which tell little and would mask the same letters in the
+	// host's name.
 	if _, rest, ok := strings.Cut(connString, "://"); ok {
 		for i := range len(rest) {
-			if rest[i] == '@' {
-				if _, pw, ok := strings.Cut(rest[:i], ":"); ok {
-					add(pw)
+			if rest[i] != '@' {
+				continue
+			}
+			if _, pw, ok := strings.Cut(rest[:i], ":"); ok {
+				add(pw)
+				for _, piece := range strings.FieldsFunc(pw, func(r rune) bool { return strings.ContainsRune("@/?#", r) }) {
+					if len(piece) >= 4 {
+						add(piece)
+					}
 				}
 			}
 		}
