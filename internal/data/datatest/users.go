@@ -11,7 +11,7 @@ import (
 	"example.com/gosessions/internal/data"
 )
 
-// A stand-in for an argon2id PHC string: this package stores the hash and
+// A stand-in for an argon2id PHC string: a Store keeps the hash and
 // never reads it.
 const someHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaA"
 
@@ -77,8 +77,8 @@ func testCreateUser(t *testing.T, open func(*testing.T) DB) {
 	}
 
 	t.Run("letters beyond ASCII are compared as they are", func(t *testing.T) {
-		// SQLite's NOCASE folds only A-Z: é and É are different letters to
-		// it. (Few mail servers fold them either.)
+		// Only A-Z fold, as SQLite's NOCASE does: é and É are different
+		// letters. (Few mail servers fold them either.)
 		db := open(t)
 		mustCreateUser(t, db, "Élodie", "élodie@example.com")
 		if _, err := db.CreateUser(ctx, "Élodie", "Élodie@example.com", someHash); err != nil {

@@ -109,9 +109,13 @@ func (c connectCause) Error() string {
 	if !errors.As(c.err, &connectErr) {
 		return c.err.Error()
 	}
-	lines := strings.Split(connectErr.Unwrap().Error(), "\n")
-	slices.Sort(lines)
-	return strings.Join(slices.Compact(lines), "; ")
+	var lines []string
+	for _, line := range strings.Split(connectErr.Unwrap().Error(), "\n") {
+		if !slices.Contains(lines, line) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "; ")
 }
 
 // migrate applies the migrations with goose, under a session-level
@@ -165,10 +169,12 @@ func (db *DB) ID() string { return db.id }
 // /healthz.
 //
 // The probe's row is deleted before the commit, so nobody ever sees it, but
-// the transaction still writes and flushes the server's WAL: a server that
-// is read-only (a standby, default_transaction_read_only, a full disk) fails
-// it, which a read, or a write rolled back, would not. It gives up after
-// probeTimeout, so that a server that does not answer fails it too.
+// the transaction still writes and flushes the server's WAL. A server that
+// refuses writes (a standby, default_transaction_read_only) fails it at the
+// insert, which a read would pass; one that cannot flush its WAL (a full
+// disk) fails it at the commit, which a write rolled back would pass. It
+// gives up after probeTimeout, so that a server that does not answer, or a
+// lock that the insert waits for, fails it too.
 func (db *DB) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
