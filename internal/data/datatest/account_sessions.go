@@ -1,22 +1,20 @@
-package sqlite_test
+package datatest
 
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	gosessions "example.com/gosessions"
 	"example.com/gosessions/internal/data"
-	"example.com/gosessions/internal/data/sqlite"
 )
 
 const day = 24 * time.Hour
 
-func mustAddSession(t *testing.T, db *sqlite.DB, userID int64, tokenHash, device string, at, expires time.Duration) data.AccountSession {
+func mustAddSession(t *testing.T, db data.Store, userID int64, tokenHash, device string, at, expires time.Duration) data.AccountSession {
 	t.Helper()
 	s, err := db.AddAccountSession(context.Background(), userID, tokenHash, device, t0.Add(at), t0.Add(expires))
 	if err != nil {
@@ -34,9 +32,9 @@ func ids(list []data.AccountSession) []string {
 	return out
 }
 
-func TestAddAccountSession(t *testing.T) {
+func testAddAccountSession(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 
 	s := mustAddSession(t, db, ada.ID, "hash-1", "Firefox on Linux", 0, day)
@@ -83,9 +81,9 @@ func TestAddAccountSession(t *testing.T) {
 	}
 }
 
-func TestFindingAnAccountSession(t *testing.T) {
+func testFindingAnAccountSession(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 	bob := mustCreateUser(t, db, "Bob", "bob@example.com")
 	s := mustAddSession(t, db, ada.ID, "ada-hash", "Firefox on Linux", 0, day)
@@ -139,9 +137,9 @@ func TestFindingAnAccountSession(t *testing.T) {
 	}
 }
 
-func TestAccountSessions(t *testing.T) {
+func testAccountSessions(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 	bob := mustCreateUser(t, db, "Bob", "bob@example.com")
 	laptop := mustAddSession(t, db, ada.ID, "h1", "Firefox on Linux", 30*time.Minute, 30*day)
@@ -197,11 +195,11 @@ func TestAccountSessions(t *testing.T) {
 	})
 }
 
-func TestTouchAccountSession(t *testing.T) {
+func testTouchAccountSession(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
 
 	t.Run("of a session signed out is ErrNotFound", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 		s := mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
 		if _, err := db.DeleteAccountSession(ctx, ada.ID, s.ID, t0); err != nil {
@@ -214,7 +212,7 @@ func TestTouchAccountSession(t *testing.T) {
 	})
 
 	t.Run("of a session expired is ErrNotFound, and does not bring it back", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 		s := mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
 		if err := db.TouchAccountSession(ctx, s.ID, t0.Add(day), t0.Add(2*day)); !errors.Is(err, data.ErrNotFound) {
@@ -226,12 +224,12 @@ func TestTouchAccountSession(t *testing.T) {
 	})
 }
 
-func TestSigningOutSessions(t *testing.T) {
+func testSigningOutSessions(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
 
 	// setup gives Ada three sessions and Bob one.
-	setup := func(t *testing.T) (db *sqlite.DB, ada, bob int64, sessions []data.AccountSession) {
-		db = openDB(t)
+	setup := func(t *testing.T) (db DB, ada, bob int64, sessions []data.AccountSession) {
+		db = open(t)
 		ada = mustCreateUser(t, db, "Ada", "ada@example.com").ID
 		bob = mustCreateUser(t, db, "Bob", "bob@example.com").ID
 		for i, device := range []string{"Firefox on Linux", "Safari on iPhone", "curl"} {
@@ -240,7 +238,7 @@ func TestSigningOutSessions(t *testing.T) {
 		sessions = append(sessions, mustAddSession(t, db, bob, "bob-curl", "curl", 0, day))
 		return db, ada, bob, sessions
 	}
-	active := func(t *testing.T, db *sqlite.DB, userID int64) []string {
+	active := func(t *testing.T, db DB, userID int64) []string {
 		t.Helper()
 		list, err := db.AccountSessions(ctx, userID, t0)
 		if err != nil {
@@ -267,22 +265,22 @@ func TestSigningOutSessions(t *testing.T) {
 
 	notFound := []struct {
 		name string
-		run  func(db *sqlite.DB, ada, bob int64, s []data.AccountSession) error
+		run  func(db DB, ada, bob int64, s []data.AccountSession) error
 	}{
-		{"another account's session", func(db *sqlite.DB, ada, bob int64, s []data.AccountSession) error {
+		{"another account's session", func(db DB, ada, bob int64, s []data.AccountSession) error {
 			_, err := db.DeleteAccountSession(ctx, bob, s[0].ID, t0)
 			return err
 		}},
-		{"a session already signed out", func(db *sqlite.DB, ada, bob int64, s []data.AccountSession) error {
+		{"a session already signed out", func(db DB, ada, bob int64, s []data.AccountSession) error {
 			db.DeleteAccountSession(ctx, ada, s[0].ID, t0)
 			_, err := db.DeleteAccountSession(ctx, ada, s[0].ID, t0)
 			return err
 		}},
-		{"a session that has expired", func(db *sqlite.DB, ada, bob int64, s []data.AccountSession) error {
+		{"a session that has expired", func(db DB, ada, bob int64, s []data.AccountSession) error {
 			_, err := db.DeleteAccountSession(ctx, ada, s[0].ID, t0.Add(day))
 			return err
 		}},
-		{"an id nobody has", func(db *sqlite.DB, ada, bob int64, s []data.AccountSession) error {
+		{"an id nobody has", func(db DB, ada, bob int64, s []data.AccountSession) error {
 			_, err := db.DeleteAccountSession(ctx, ada, "no-such-id", t0)
 			return err
 		}},
@@ -339,29 +337,20 @@ func TestSigningOutSessions(t *testing.T) {
 	t.Run("an account's rows go with it", func(t *testing.T) {
 		// No query deletes accounts yet; the foreign key will.
 		db, ada, _, _ := setup(t)
-		if _, err := db.Write.Exec("DELETE FROM users WHERE id = ?", ada); err != nil {
+		if err := db.Exec(ctx, fmt.Sprintf("DELETE FROM users WHERE id = %d", ada)); err != nil {
 			t.Fatal(err)
 		}
 		assertRows(t, db, "account_sessions", 1)
 	})
 }
 
-func TestSignOutIsSeenByAnotherInstanceSharingTheDatabase(t *testing.T) {
+func testSignOutIsSeenByAnotherInstanceSharingTheDatabase(t *testing.T, open func(*testing.T) DB) {
 	// Two instances on one database: a session signed out through one is
 	// not found by the other's next check, with no other message between
 	// them.
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "app.db")
-	a, err := sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := open(t)
+	b := a.Reopen(t)
 
 	ada := mustCreateUser(t, a, "Ada", "ada@example.com")
 	s := mustAddSession(t, a, ada.ID, "h1", "curl", 0, day)
@@ -376,9 +365,9 @@ func TestSignOutIsSeenByAnotherInstanceSharingTheDatabase(t *testing.T) {
 	}
 }
 
-func TestAccountSessionWithUser(t *testing.T) {
+func testAccountSessionWithUser(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 	s := mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
 
@@ -402,9 +391,9 @@ func TestAccountSessionWithUser(t *testing.T) {
 	}
 }
 
-func TestDeleteUnrememberedAccountSessions(t *testing.T) {
+func testDeleteUnrememberedAccountSessions(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 	mustAddSession(t, db, ada.ID, "plain", "curl", 0, day)
 	remembered := mustAddSession(t, db, ada.ID, "remembered", "curl", 0, day)
@@ -425,10 +414,10 @@ func TestDeleteUnrememberedAccountSessions(t *testing.T) {
 	assertRows(t, db, "account_sessions", 1)
 }
 
-func TestRememberToken(t *testing.T) {
+func testRememberToken(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	setup := func(t *testing.T) (*sqlite.DB, data.AccountSession) {
-		db := openDB(t)
+	setup := func(t *testing.T) (DB, data.AccountSession) {
+		db := open(t)
 		ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 		s := mustAddSession(t, db, ada.ID, "h1", "curl", 0, day)
 		if err := db.SetRememberToken(ctx, s.ID, "sel", "secret-hash", t0.Add(30*day)); err != nil {

@@ -1,4 +1,4 @@
-package sqlite_test
+package datatest
 
 import (
 	"context"
@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"example.com/gosessions/internal/data"
-	"example.com/gosessions/internal/data/sqlite"
 )
 
-// A stand-in for an argon2id PHC string: this package stores the hash and
+// A stand-in for an argon2id PHC string: a Store keeps the hash and
 // never reads it.
 const someHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaA"
 
-func mustCreateUser(t *testing.T, db *sqlite.DB, name, email string) data.User {
+func mustCreateUser(t *testing.T, db data.Store, name, email string) data.User {
 	t.Helper()
 	u, err := db.CreateUser(context.Background(), name, email, someHash)
 	if err != nil {
@@ -25,11 +24,11 @@ func mustCreateUser(t *testing.T, db *sqlite.DB, name, email string) data.User {
 	return u
 }
 
-func TestCreateUser(t *testing.T) {
+func testCreateUser(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
 
 	t.Run("returns the new account with its id and creation time", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		before := time.Now().Truncate(time.Millisecond)
 		u := mustCreateUser(t, db, "Ada", "Ada@Example.com")
 		after := time.Now()
@@ -49,7 +48,7 @@ func TestCreateUser(t *testing.T) {
 	})
 
 	t.Run("two accounts get different ids", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		a := mustCreateUser(t, db, "Ada", "ada@example.com")
 		b := mustCreateUser(t, db, "Bob", "bob@example.com")
 		if a.ID == b.ID {
@@ -64,7 +63,7 @@ func TestCreateUser(t *testing.T) {
 	}
 	for _, tt := range taken {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openDB(t)
+			db := open(t)
 			first := mustCreateUser(t, db, "Ada", "ada@example.com")
 			_, err := db.CreateUser(ctx, "Impostor", tt.second, "other")
 			if !errors.Is(err, data.ErrEmailTaken) {
@@ -78,9 +77,9 @@ func TestCreateUser(t *testing.T) {
 	}
 
 	t.Run("letters beyond ASCII are compared as they are", func(t *testing.T) {
-		// SQLite's NOCASE folds only A-Z: é and É are different letters to
-		// it. (Few mail servers fold them either.)
-		db := openDB(t)
+		// Only A-Z fold, as SQLite's NOCASE does: é and É are different
+		// letters. (Few mail servers fold them either.)
+		db := open(t)
 		mustCreateUser(t, db, "Élodie", "élodie@example.com")
 		if _, err := db.CreateUser(ctx, "Élodie", "Élodie@example.com", someHash); err != nil {
 			t.Errorf("got %v, want a second account", err)
@@ -94,7 +93,7 @@ func TestCreateUser(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name+" is refused by the table", func(t *testing.T) {
-			db := openDB(t)
+			db := open(t)
 			_, err := db.CreateUser(ctx, tt.userName, tt.email, someHash)
 			if err == nil || errors.Is(err, data.ErrEmailTaken) {
 				t.Errorf("got %v, want a constraint error", err)
@@ -105,14 +104,14 @@ func TestCreateUser(t *testing.T) {
 
 	t.Run("a name of 100 characters beyond ASCII fits", func(t *testing.T) {
 		// length() counts characters, not bytes, as the form does.
-		db := openDB(t)
+		db := open(t)
 		mustCreateUser(t, db, strings.Repeat("é", 100), "ada@example.com")
 	})
 }
 
-func TestUserByEmail(t *testing.T) {
+func testUserByEmail(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "Ada@Example.com")
 	mustCreateUser(t, db, "Bob", "bob@example.com")
 
@@ -136,18 +135,18 @@ func TestUserByEmail(t *testing.T) {
 	}
 }
 
-func TestUserByIDOfAnUnknownIDIsErrNotFound(t *testing.T) {
-	db := openDB(t)
+func testUserByIDOfAnUnknownIDIsErrNotFound(t *testing.T, open func(*testing.T) DB) {
+	db := open(t)
 	if _, err := db.UserByID(context.Background(), 42); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("got %v, want ErrNotFound", err)
 	}
 }
 
-func TestSetPasswordHash(t *testing.T) {
+func testSetPasswordHash(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
 
 	t.Run("replaces the hash of that account only", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 		bob := mustCreateUser(t, db, "Bob", "bob@example.com")
 		if err := db.SetPasswordHash(ctx, ada.ID, "new hash"); err != nil {
@@ -162,7 +161,7 @@ func TestSetPasswordHash(t *testing.T) {
 	})
 
 	t.Run("of an unknown id is ErrNotFound", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		if err := db.SetPasswordHash(ctx, 42, "new hash"); !errors.Is(err, data.ErrNotFound) {
 			t.Errorf("got %v, want ErrNotFound", err)
 		}
@@ -172,9 +171,9 @@ func TestSetPasswordHash(t *testing.T) {
 // ChangePassword changes the password, renames the asking session's row and
 // signs out the others in one transaction, and only while the asking
 // session is still signed in.
-func TestChangePassword(t *testing.T) {
+func testChangePassword(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	ada := mustCreateUser(t, db, "Ada", "ada@example.com")
 	bob := mustCreateUser(t, db, "Bob", "bob@example.com")
 	here := mustAddSession(t, db, ada.ID, "hash-here", "curl", 0, day)

@@ -1,15 +1,13 @@
-package sqlite_test
+package datatest
 
 import (
 	"context"
-	"path/filepath"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	gosessions "example.com/gosessions"
 	"example.com/gosessions/internal/data"
-	"example.com/gosessions/internal/data/sqlite"
 )
 
 var loginLimit = data.LoginLimit{Attempts: 5, Window: 15 * time.Minute}
@@ -25,7 +23,7 @@ type attempt struct {
 }
 
 // runAttempts records each attempt in order and checks what it returned.
-func runAttempts(t *testing.T, db *sqlite.DB, attempts []attempt) {
+func runAttempts(t *testing.T, db data.Store, attempts []attempt) {
 	t.Helper()
 	for i, a := range attempts {
 		retryAt, blocked, err := db.RecordLoginAttempt(context.Background(), loginLimit, a.email, t0.Add(a.at))
@@ -42,7 +40,7 @@ func runAttempts(t *testing.T, db *sqlite.DB, attempts []attempt) {
 	}
 }
 
-func TestRecordLoginAttempt(t *testing.T) {
+func testRecordLoginAttempt(t *testing.T, open func(*testing.T) DB) {
 	const ada = "ada@example.com"
 	minute := time.Minute
 	fiveFailures := []attempt{{ada, 0, false, 0}, {ada, 1 * minute, false, 0}, {ada, 2 * minute, false, 0}, {ada, 3 * minute, false, 0}, {ada, 4 * minute, false, 0}}
@@ -86,14 +84,14 @@ func TestRecordLoginAttempt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			runAttempts(t, openDB(t), tt.attempts)
+			runAttempts(t, open(t), tt.attempts)
 		})
 	}
 }
 
-func TestClearLoginAttempts(t *testing.T) {
+func testClearLoginAttempts(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := open(t)
 	for range 4 {
 		runAttempts(t, db, []attempt{{"ada@example.com", 0, false, 0}})
 	}
@@ -103,9 +101,8 @@ func TestClearLoginAttempts(t *testing.T) {
 	if err := db.ClearLoginAttempts(ctx, "ADA@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	var ada, bob int
-	db.Read.QueryRow("SELECT count(*) FROM login_attempts WHERE email = 'ada@example.com'").Scan(&ada)
-	db.Read.QueryRow("SELECT count(*) FROM login_attempts WHERE email = 'bob@example.com'").Scan(&bob)
+	ada := count(t, db, "SELECT count(*) FROM login_attempts WHERE email = 'ada@example.com'")
+	bob := count(t, db, "SELECT count(*) FROM login_attempts WHERE email = 'bob@example.com'")
 	if ada != 0 || bob != 1 {
 		t.Errorf("got %d attempts of Ada's and %d of Bob's, want 0 and 1", ada, bob)
 	}
@@ -116,8 +113,8 @@ func TestClearLoginAttempts(t *testing.T) {
 	})
 }
 
-func TestLoginAttemptsStayBounded(t *testing.T) {
-	db := openDB(t)
+func testLoginAttemptsStayBounded(t *testing.T, open func(*testing.T) DB) {
+	db := open(t)
 
 	t.Run("an email never has more rows than the limit", func(t *testing.T) {
 		for range 20 {
@@ -132,9 +129,9 @@ func TestLoginAttemptsStayBounded(t *testing.T) {
 	})
 }
 
-func TestLoginAttemptsAreExactUnderConcurrency(t *testing.T) {
+func testLoginAttemptsAreExactUnderConcurrency(t *testing.T, open func(*testing.T) DB) {
 	// Twenty guesses at once: only five may go on to a password check.
-	db := openDB(t)
+	db := open(t)
 	var mu sync.Mutex
 	allowed := 0
 	start := make(chan struct{})
@@ -161,32 +158,60 @@ func TestLoginAttemptsAreExactUnderConcurrency(t *testing.T) {
 	}
 }
 
-func TestLoginAttemptsSurviveARestart(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
-	if err != nil {
-		t.Fatal(err)
-	}
+func testLoginAttemptsSurviveARestart(t *testing.T, open func(*testing.T) DB) {
+	db := open(t)
 	for range loginLimit.Attempts {
 		runAttempts(t, db, []attempt{{"ada@example.com", 0, false, 0}})
 	}
 	db.Close()
-
-	db, err = sqlite.Open(ctx, path, gosessions.SQLiteMigrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	runAttempts(t, db, []attempt{{"ada@example.com", time.Minute, true, 15 * time.Minute}})
+	runAttempts(t, db.Reopen(t), []attempt{{"ada@example.com", time.Minute, true, 15 * time.Minute}})
 }
 
-func TestRecordLoginAttemptRefusesAnInvalidLimit(t *testing.T) {
-	db := openDB(t)
+func testRecordLoginAttemptRefusesAnInvalidLimit(t *testing.T, open func(*testing.T) DB) {
+	db := open(t)
 	for _, limit := range []data.LoginLimit{{}, {Attempts: 0, Window: time.Minute}, {Attempts: 5, Window: 0}, {Attempts: 5, Window: -time.Minute}} {
 		if _, _, err := db.RecordLoginAttempt(context.Background(), limit, "ada@example.com", t0); err == nil {
 			t.Errorf("RecordLoginAttempt with %+v: got nil error, want one", limit)
 		}
 	}
 	assertRows(t, db, "login_attempts", 0)
+}
+
+func testLoginAttemptsAreExactPerEmailUnderConcurrency(t *testing.T, open func(*testing.T) DB) {
+	// Guesses at four emails at once, while the attempts of the window
+	// before, of other emails, are deleted by each of them: each email gets
+	// its five, and no call fails.
+	db := open(t)
+	for i := range 20 {
+		runAttempts(t, db, []attempt{{fmt.Sprintf("old%d@example.com", i), -loginLimit.Window, false, 0}})
+	}
+	emails := []string{"ada@example.com", "bob@example.com", "carol@example.com", "dan@example.com"}
+	var mu sync.Mutex
+	allowed := map[string]int{}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		email := emails[i%len(emails)]
+		wg.Go(func() {
+			<-start
+			_, blocked, err := db.RecordLoginAttempt(context.Background(), loginLimit, email, t0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !blocked {
+				mu.Lock()
+				allowed[email]++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, email := range emails {
+		if allowed[email] != loginLimit.Attempts {
+			t.Errorf("%s: got %d attempts allowed, want %d", email, allowed[email], loginLimit.Attempts)
+		}
+	}
+	assertRows(t, db, "login_attempts", len(emails)*loginLimit.Attempts)
 }
