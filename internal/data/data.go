@@ -303,32 +303,15 @@ type Store interface {
 
 	// The database itself.
 
-	// ID returns the database's own random id, made when the file was created.
-	// A session signed in here keeps it beside its userId (see
-	// migrations/sqlite/00008_create_app_database.sql), so that an instance with
-	// another database file never reads that userId as one of its accounts.
+	// ID returns the database's own random id, made when it was created.
+	// A session signed in here keeps it beside its userId (accountDb), so
+	// that an instance with another database never reads that userId as
+	// one of its accounts: two SQLite files share no accounts, while every
+	// instance on one PostgreSQL database has the same id.
 	ID() string
-	// Check reports whether a session can be saved: the file is still in
-	// place, it can be read, and a write transaction can begin, write and
-	// commit. It backs /healthz.
-	//
-	// The probe inserts a row and deletes it again before it commits, so it
-	// leaves nothing behind, but the pages it touched are still written to the
-	// WAL: a file that cannot be written (read-only, immutable, or on a full
-	// disk) fails it, which a rolled-back write, never written, would not. It runs on a
-	// connection of its own with a short busy timeout, so that when another
-	// process holds the write lock it fails in a fraction of a second, where the
-	// writer would wait out its 5 s. And it first takes the writer connection,
-	// as restart does: our own commits, which hold the lock for milliseconds,
-	// then finish before the probe rather than making it wait for the lock, and
-	// none of them has to wait in SQLite's busy handler behind the probe. A
-	// writer held for over writerWait means that sessions cannot be saved in
-	// time either, and the probe fails.
-	//
-	// A write of a few pages can still succeed on a disk too full for larger
-	// ones: the session store reports its own failed commits as well.
+	// Check reports whether a session can be saved: a write transaction
+	// can begin, write, and commit, within a short time. It backs /healthz.
 	Check(ctx context.Context) error
-	// Close stops the checkpoints and closes the pools. The last connection to
-	// close checkpoints what is left in the WAL. Closing twice is harmless.
+	// Close closes the database. Closing twice is harmless.
 	Close() error
 }
