@@ -36,7 +36,7 @@ func TestBrowserShoppingTrip(t *testing.T) {
 
 	// The original tutorial's route counts the visits of this session.
 	b.open("/session-example")
-	b.wantText("#view-message", "You have viewed this page 1 times.")
+	b.wantText("#view-message", "You have viewed this page 1 time.")
 	b.open("/session-example")
 	b.wantText("#view-message", "You have viewed this page 2 times.")
 

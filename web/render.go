@@ -98,6 +98,8 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]*template.Template,
 	funcs := template.FuncMap{
 		"static": static.url,
 		"money":  formatCents,
+		"date":   formatDate,
+		"plural": plural,
 	}
 	files, err := fs.Glob(fsys, "pages/*.html")
 	if err != nil {
