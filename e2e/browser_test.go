@@ -57,8 +57,8 @@ func TestBrowserShoppingTrip(t *testing.T) {
 	b.wantText("#cart-total", "$13.50")
 
 	// Four Eggs instead of one, typed into the row's quantity field.
-	b.typeInto(`#line-2 input[name="qty"]`, "4")
-	b.submit(`#line-2 button[type="submit"]`, "/cart")
+	b.typeInto(`#line-2 .qty input[name="qty"]`, "4")
+	b.submit(`#line-2 .qty button[type="submit"]`, "/cart")
 	b.wantText(".flash", "Eggs: quantity set to 4.")
 	b.wantText("#line-2 .line-total", "$12.80")
 	b.wantText("#cart-total", "$23.10")

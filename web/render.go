@@ -40,6 +40,7 @@ type templateData struct {
 	Lines       []cart.Line
 	TotalCents  int64
 	Checkout    checkoutForm
+	CartForm    cartForm
 	Viewed      []data.Ingredient
 	Signup      signupForm
 	Login       loginForm
