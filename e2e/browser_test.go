@@ -36,7 +36,7 @@ func TestBrowserShoppingTrip(t *testing.T) {
 
 	// The original tutorial's route counts the visits of this session.
 	b.open("/session-example")
-	b.wantText("#view-message", "You have viewed this page 1 times.")
+	b.wantText("#view-message", "You have viewed this page 1 time.")
 	b.open("/session-example")
 	b.wantText("#view-message", "You have viewed this page 2 times.")
 
@@ -57,8 +57,8 @@ func TestBrowserShoppingTrip(t *testing.T) {
 	b.wantText("#cart-total", "$13.50")
 
 	// Four Eggs instead of one, typed into the row's quantity field.
-	b.typeInto(`#line-2 input[name="qty"]`, "4")
-	b.submit(`#line-2 button[type="submit"]`, "/cart")
+	b.typeInto(`#line-2 .qty input[name="qty"]`, "4")
+	b.submit(`#line-2 .qty button[type="submit"]`, "/cart")
 	b.wantText(".flash", "Eggs: quantity set to 4.")
 	b.wantText("#line-2 .line-total", "$12.80")
 	b.wantText("#cart-total", "$23.10")
@@ -283,14 +283,20 @@ func (b *browser) location() string {
 // answer is 200.
 func (b *browser) open(path string) {
 	b.t.Helper()
+	b.openStatus(path, 200)
+}
+
+// openStatus loads path and fails unless the answer is status.
+func (b *browser) openStatus(path string, status int64) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, navigateTimeout)
 	defer cancel()
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.base+path))
 	if err != nil {
 		b.t.Fatalf("open %s: %v", path, err)
 	}
-	if resp.Status != 200 {
-		b.t.Fatalf("open %s: status %d, want 200", path, resp.Status)
+	if resp.Status != status {
+		b.t.Fatalf("open %s: status %d, want %d", path, resp.Status, status)
 	}
 }
 
@@ -386,4 +392,196 @@ func (b *browser) screenshot(name string) {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("wrote %s (%d bytes)", path, len(png))
+}
+
+// TestBrowserPagesFitTheWindow opens every page on a phone's width and on a
+// desktop's, with the data that makes each one longest, and checks that no
+// page scrolls sideways and that nothing on it is cut off or squeezed.
+func TestBrowserPagesFitTheWindow(t *testing.T) {
+	exe := findChromium(t)
+	srv := startServer(t)
+	b := newBrowser(t, exe, srv.URL)
+	// fits brings a page up with show at each width, then measures it.
+	fits := func(what string, show func(), wide ...string) {
+		t.Helper()
+		for _, width := range []int64{390, 1280} {
+			b.setWidth(width)
+			show()
+			b.wantFits(what, width, wide...)
+		}
+	}
+	fitsPage := func(path string, status int64, wide ...string) {
+		t.Helper()
+		fits(path, func() { b.openStatus(path, status) }, wide...)
+	}
+
+	// A guest, with an empty cart.
+	fitsPage("/", 200)
+	fitsPage("/signup", 200)
+	fitsPage("/login", 200)
+	fitsPage("/cart", 200)
+	fitsPage("/ingredients", 200)
+	fitsPage("/ingredients/1", 200)
+	fitsPage("/no-such-page", 404)
+
+	// The session example fills the cart; two more lines from the catalog.
+	fitsPage("/session-example", 200)
+	for _, id := range []string{"2", "3", "4"} {
+		b.open("/ingredients")
+		b.submit("#ingredient-"+id+` button[type="submit"]`, "/cart")
+	}
+	fitsPage("/cart", 200)
+	// The cart shown again for a quantity it refuses, with the message next
+	// to the field. The field's max goes first: the browser itself would
+	// refuse to send 100.
+	fits("/cart with a refused quantity", func() {
+		b.open("/cart")
+		b.eval(`document.querySelector("#qty-1").removeAttribute("max"), true`)
+		b.typeInto("#qty-1", "100")
+		b.submitStatus("#line-1 .qty button", 422)
+		b.wantText("#qty-1-error", "Quantity must be a whole number from 0 to 99.")
+	})
+	// The inspector's values are long JSON: each must get most of the width.
+	fitsPage("/session", 200, "#values td:last-child")
+
+	// A line's Remove button, on a phone, takes that line out.
+	b.setWidth(390)
+	b.open("/cart")
+	b.submit("#line-4 .remove button", "/cart")
+	b.wantText(".flash", "Sugar removed from your cart.")
+	if gone := b.eval(`document.querySelector("#line-4") === null && document.querySelector("#line-3") !== null`); !gone {
+		t.Errorf("after Remove on Sugar's line, want only that line gone:\n%s", b.text("main"))
+	}
+
+	// Signed in, with an order, under a long name and a long email, which
+	// the navigation, the account and the order show.
+	b.open("/signup")
+	b.typeInto("#name", "Augusta Ada King, Countess of Lovelace")
+	b.typeInto("#email", "augusta.ada.king.countess.of.lovelace@analytical-engine.example.com")
+	b.typeInto("#password", adaPassword)
+	b.submit(`form[action="/signup"] button[type="submit"]`, "/account")
+	b.open("/cart")
+	order := b.submit("#checkout", "/orders/")
+	fitsPage(order, 200)
+	fitsPage("/account", 200)
+	fitsPage("/session", 200, "#values td:last-child")
+
+	// The browser reports each page answered with a 4xx status; anything
+	// else, a style the Content-Security-Policy refused say, is a problem.
+	var problems []string
+	for _, p := range b.problems() {
+		if !strings.HasPrefix(p, "log network/error") ||
+			!strings.HasSuffix(p, srv.URL+"/no-such-page") && !strings.HasSuffix(p, srv.URL+"/cart/items/1") {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		t.Errorf("the browser reported %d problem(s), want none:\n%s", len(problems), strings.Join(problems, "\n"))
+	}
+}
+
+// overflowScript lists what sticks out of the window or out of its box on
+// the page shown: the page itself when it is wider than the window, then
+// every element and every run of text that reaches past the window's left
+// or right edge, and every box that clips what it holds. The window's width
+// is measured without its scrollbar (clientWidth), which a phone's does not
+// take up. Only the first few are listed: one wide table makes every cell in
+// it stick out.
+const overflowScript = `(() => {
+  const vw = document.documentElement.clientWidth, found = [];
+  const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\s+/).join(".") : "");
+  const where = el => { const p = []; for (; el && el !== document.body; el = el.parentElement) p.unshift(name(el)); return p.join(" > "); };
+  const outside = r => r.width > 0 && (r.left < -1 || r.right > vw + 1);
+  const sw = document.documentElement.scrollWidth;
+  if (sw > vw || sw > window.innerWidth) found.push("the page is " + sw + " px wide in a window of " + vw + " px");
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (outside(r)) found.push(where(el) + " spans " + Math.round(r.left) + " to " + Math.round(r.right) + " px");
+    const s = getComputedStyle(el);
+    if (s.overflowX !== "visible" && !["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName) && el.scrollWidth > el.clientWidth + 1)
+      found.push(where(el) + " cuts off " + (el.scrollWidth - el.clientWidth) + " px of what it holds");
+  }
+  const text = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = text.nextNode(); n; n = text.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    for (const r of range.getClientRects())
+      if (outside(r)) { found.push("the text " + JSON.stringify(n.textContent.trim().slice(0, 40)) + " in " + where(n.parentElement) + " spans " + Math.round(r.left) + " to " + Math.round(r.right) + " px"); break; }
+  }
+  return found.slice(0, 8);
+})()`
+
+// squeezedScript lists the elements matching the selector in %s that are
+// narrower than two thirds of main's width: a column that long values are
+// pressed into.
+const squeezedScript = `(() => {
+  const main = document.querySelector("main").getBoundingClientRect().width, found = [];
+  const els = document.querySelectorAll(%q);
+  if (els.length === 0) found.push("nothing matches " + %[1]q);
+  for (const el of els) {
+    const w = el.getBoundingClientRect().width;
+    if (w < main * 2 / 3) found.push(%[1]q + " " + JSON.stringify(el.textContent.trim().slice(0, 40)) + " is " + Math.round(w) + " px wide, main " + Math.round(main) + " px");
+  }
+  return found;
+})()`
+
+// wantFits fails the test if the page shown, at width px, scrolls
+// sideways, if anything on it sticks out or is cut off, or if an element
+// matching one of wide gets less than two thirds of the page's width.
+func (b *browser) wantFits(what string, width int64, wide ...string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, queryTimeout)
+	defer cancel()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overflowScript))
+	if err != nil {
+		b.t.Fatalf("on %s, measure the page: %v", what, err)
+	}
+	for _, sel := range wide {
+		squeezed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(squeezedScript, sel)))
+		if err != nil {
+			b.t.Fatalf("on %s, measure %s: %v", what, sel, err)
+		}
+		problems = append(problems, squeezed...)
+	}
+	if len(problems) > 0 {
+		b.t.Errorf("%s at %d px wide does not fit:\n  %s", what, width, strings.Join(problems, "\n  "))
+	}
+}
+
+// setWidth makes the window width px wide, as a phone's or a desktop's.
+func (b *browser) setWidth(width int64) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+		b.t.Fatalf("set the window to %d px: %v", width, err)
+	}
+}
+
+// eval runs a script on the page and returns its answer, which must be
+// true or false.
+func (b *browser) eval(script string) bool {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, queryTimeout)
+	defer cancel()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](script))
+	if err != nil {
+		b.t.Fatalf("on %s, run %s: %v", b.location(), script, err)
+	}
+	return ok
+}
+
+// submitStatus clicks a submit button and fails unless the page it leads
+// to answers status.
+func (b *browser) submitStatus(button string, status int64) {
+	b.t.Helper()
+	from := b.location()
+	ctx, cancel := context.WithTimeout(b.ctx, navigateTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
+	if err != nil {
+		b.t.Fatalf("on %s, click %s: %v", from, button, err)
+	}
+	if resp.Status != status {
+		b.t.Fatalf("on %s, click %s: status %d, want %d", from, button, resp.Status, status)
+	}
 }

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -210,8 +212,11 @@ func TestCart(t *testing.T) {
 }
 
 // TestCartRefusesBadInput sends every kind of bad form to the cart. Each
-// gets a 4xx page that says what was wrong, and the session is left as it
-// was.
+// gets a 4xx that says what was wrong, and the session is left as it was.
+// A bad value gets the cart page again, 422, with the message next to the
+// field that held it and the value as typed; a form the cart page cannot
+// show again (an address that names no ingredient, a body over the limit)
+// gets an error page.
 func TestCartRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
@@ -226,22 +231,24 @@ func TestCartRefusesBadInput(t *testing.T) {
 		form    url.Values
 		status  int
 		message string
+		field   string // the field the message stands next to; "" for an error page
+		typed   string // the value that field shows again
 	}{
-		{"non-numeric qty", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"abc"}}, 422, qty},
-		{"qty 0 when adding", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"0"}}, 422, qty},
-		{"qty 100", "/cart/items", url.Values{"ingredient_id": {"1"}, "qty": {"100"}}, 422, qty},
-		{"negative qty", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"-1"}}, 422, qty},
-		{"fractional qty", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"1.5"}}, 422, qty},
-		{"unknown ingredient", "/cart/items", url.Values{"ingredient_id": {"9999"}, "qty": {"1"}}, 422, "There is no ingredient 9999"},
-		{"non-numeric ingredient", "/cart/items", url.Values{"ingredient_id": {"flour"}}, 422, "Choose an ingredient"},
-		{"missing ingredient", "/cart/items", url.Values{"qty": {"1"}}, 422, "Choose an ingredient"},
-		{"missing qty when setting", "/cart/items/1", url.Values{}, 422, qty},
-		{"non-numeric qty when setting", "/cart/items/1", url.Values{"qty": {"lots"}}, 422, qty},
-		{"qty 100 when setting", "/cart/items/1", url.Values{"qty": {"100"}}, 422, qty},
-		{"negative qty when setting", "/cart/items/1", url.Values{"qty": {"-1"}}, 422, qty},
-		{"setting an unknown ingredient", "/cart/items/9999", url.Values{"qty": {"1"}}, 422, "There is no ingredient 9999"},
-		{"setting a non-numeric id", "/cart/items/abc", url.Values{"qty": {"1"}}, 404, "There is nothing at this address."},
-		{"a form over the size limit", "/cart/items", url.Values{"ingredient_id": {"1"}, "x": {strings.Repeat("x", 70<<10)}}, 413, "The form is larger than"},
+		{"non-numeric qty", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"abc"}}, 422, qty, "add-qty", "abc"},
+		{"qty 0 when adding", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"0"}}, 422, qty, "add-qty", "0"},
+		{"qty 100", "/cart/items", url.Values{"ingredient_id": {"1"}, "qty": {"100"}}, 422, qty, "add-qty", "100"},
+		{"negative qty", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"-1"}}, 422, qty, "add-qty", "-1"},
+		{"fractional qty", "/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"1.5"}}, 422, qty, "add-qty", "1.5"},
+		{"unknown ingredient", "/cart/items", url.Values{"ingredient_id": {"9999"}, "qty": {"1"}}, 422, "There is no ingredient 9999", "add-ingredient", ""},
+		{"non-numeric ingredient", "/cart/items", url.Values{"ingredient_id": {"flour"}}, 422, "Choose an ingredient", "add-ingredient", ""},
+		{"missing ingredient", "/cart/items", url.Values{"qty": {"1"}}, 422, "Choose an ingredient", "add-ingredient", ""},
+		{"missing qty when setting", "/cart/items/1", url.Values{}, 422, qty, "qty-1", ""},
+		{"non-numeric qty when setting", "/cart/items/1", url.Values{"qty": {"lots"}}, 422, qty, "qty-1", "lots"},
+		{"qty 100 when setting", "/cart/items/1", url.Values{"qty": {"100"}}, 422, qty, "qty-1", "100"},
+		{"negative qty when setting", "/cart/items/1", url.Values{"qty": {"-1"}}, 422, qty, "qty-1", "-1"},
+		{"setting an unknown ingredient", "/cart/items/9999", url.Values{"qty": {"1"}}, 422, "There is no ingredient 9999", "cart", ""},
+		{"setting a non-numeric id", "/cart/items/abc", url.Values{"qty": {"1"}}, 404, "There is nothing at this address.", "", ""},
+		{"a form over the size limit", "/cart/items", url.Values{"ingredient_id": {"1"}, "x": {strings.Repeat("x", 70<<10)}}, 413, "The form is larger than", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,12 +256,131 @@ func TestCartRefusesBadInput(t *testing.T) {
 			r := v.post(tt.path, tt.form)
 			wantStatus(t, "POST "+tt.path, r, tt.status)
 			wantText(t, "POST "+tt.path, r, tt.message)
+			if tt.field != "" {
+				wantCartPage(t, "POST "+tt.path, r)
+				wantMessageNextTo(t, "POST "+tt.path, r, tt.field, tt.typed, tt.message)
+			}
 			wantUnchanged(t, "POST "+tt.path, before, v.values())
 		})
 	}
 	if got := v.cart().quantities(); len(got) != 1 || got[1] != 3 {
 		t.Errorf("after every bad form: got cart %v, want ingredient 1 × 3", got)
 	}
+
+	t.Run("a client that asks for JSON gets the message as JSON", func(t *testing.T) {
+		before := v.values()
+		req := v.request("POST", "/cart/items", strings.NewReader("ingredient_id=2&qty=abc"), http.Header{
+			"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": {"application/json"}})
+		r := v.do(req)
+		wantStatus(t, "POST /cart/items", r, 422)
+		if want := `{"error":"Quantity must be a whole number from 1 to 99."}`; r.Body != want {
+			t.Errorf("got %s, want %s", r.Body, want)
+		}
+		wantUnchanged(t, "POST /cart/items", before, v.values())
+	})
+}
+
+// wantCartPage fails unless r is the cart page, with its lines.
+func wantCartPage(t testing.TB, what string, r response) {
+	t.Helper()
+	if !strings.Contains(r.Body, "<h1>Your cart</h1>") || !strings.Contains(r.Body, `id="line-1"`) {
+		t.Errorf("%s: got no cart page with its lines:\n%s", what, r.Body)
+	}
+}
+
+// wantMessageNextTo fails unless the page shows message in the error
+// element of the field with id field, in the same paragraph or cell as the
+// field, which points to it (aria-describedby) and shows typed again. The
+// field "cart" is the message of the whole cart, above its lines.
+func wantMessageNextTo(t testing.TB, what string, r response, field, typed, message string) {
+	t.Helper()
+	errorRE := regexp.MustCompile(`<[a-z]+ class="error" id="` + field + `-error"[^>]*>([^<]*)<`)
+	m := errorRE.FindStringSubmatchIndex(r.Body)
+	if m == nil {
+		t.Errorf("%s: no message for %s on the page:\n%s", what, field, r.Body)
+		return
+	}
+	if got := html.UnescapeString(r.Body[m[2]:m[3]]); !strings.Contains(got, message) {
+		t.Errorf("%s: the message next to %s is %q, want %q", what, field, got, message)
+	}
+	if field == "cart" {
+		return
+	}
+	tag := regexp.MustCompile(`<(?:input|select) [^>]*id="` + field + `"[^>]*>`).FindStringIndex(r.Body)
+	if tag == nil {
+		t.Errorf("%s: no field %s on the page", what, field)
+		return
+	}
+	fieldTag, between := r.Body[tag[0]:tag[1]], r.Body[tag[1]:max(tag[1], m[0])]
+	if tag[1] > m[0] || strings.Contains(between, "</p>") || strings.Contains(between, "</td>") {
+		t.Errorf("%s: the message for %s is not next to it:\n%s", what, field, r.Body)
+	}
+	for _, attr := range []string{`aria-invalid="true"`, `aria-describedby="` + field + `-error"`} {
+		if !strings.Contains(fieldTag, attr) {
+			t.Errorf("%s: field %s has no %s: %s", what, field, attr, fieldTag)
+		}
+	}
+	if typed != "" && !strings.Contains(fieldTag, `value="`+html.EscapeString(typed)+`"`) {
+		t.Errorf("%s: field %s does not show %q again: %s", what, field, typed, fieldTag)
+	}
+}
+
+// TestCartLinesHaveARemoveButton sends the form of a line's Remove button
+// as the cart page has it: that line goes, the others stay.
+func TestCartLinesHaveARemoveButton(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	v := newVisitor(t, srv.URL)
+	v.add(1, "3")
+	v.add(2, "2")
+	v.add(3, "1")
+
+	page := v.get("/cart")
+	wantStatus(t, "GET /cart", page, http.StatusOK)
+	for _, id := range []int64{1, 2, 3} {
+		if _, _, ok := removeForm(page.Body, id); !ok {
+			t.Errorf("line %d has no Remove button", id)
+		}
+	}
+	action, form, ok := removeForm(page.Body, 2)
+	if !ok {
+		t.Fatalf("line 2 has no Remove button:\n%s", page.Body)
+	}
+	redirectsTo(t, "POST "+action, v.post(action, form), "/cart")
+	if got := v.cart().quantities(); len(got) != 2 || got[1] != 3 || got[3] != 1 {
+		t.Errorf("after removing Eggs: got cart %v, want 1 × 3 and 3 × 1", got)
+	}
+	after := v.get("/cart")
+	wantText(t, "GET /cart", after, "Eggs removed from your cart.")
+	if strings.Contains(after.Body, `id="line-2"`) {
+		t.Errorf("the cart page still has a line for Eggs")
+	}
+}
+
+var (
+	formRE   = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)"[^>]*>(.*?)</form>`)
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// removeForm finds the form of the Remove button in line id of a cart page:
+// where it posts and the fields it sends.
+func removeForm(body string, id int64) (action string, form url.Values, ok bool) {
+	_, line, ok := strings.Cut(body, fmt.Sprintf(`<tr id="line-%d">`, id))
+	if !ok {
+		return "", nil, false
+	}
+	line, _, _ = strings.Cut(line, "</tr>")
+	for _, m := range formRE.FindAllStringSubmatch(line, -1) {
+		if !regexp.MustCompile(`<button[^>]*>Remove</button>`).MatchString(m[2]) {
+			continue
+		}
+		form := url.Values{}
+		for _, h := range hiddenRE.FindAllStringSubmatch(m[2], -1) {
+			form.Set(h[1], html.UnescapeString(h[2]))
+		}
+		return html.UnescapeString(m[1]), form, true
+	}
+	return "", nil, false
 }
 
 func TestPageViews(t *testing.T) {

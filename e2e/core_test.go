@@ -82,7 +82,7 @@ func TestSessionExampleCounts(t *testing.T) {
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("got Content-Type %q, want text/html", ct)
 		}
-		wantText(t, "first visit", r, "All good", "You have viewed this page 1 times")
+		wantText(t, "first visit", r, "All good", "You have viewed this page 1 time.")
 		wantText(t, "second visit", v.get("/session-example"), "You have viewed this page 2 times")
 		third := v.get("/session-example")
 		wantText(t, "third visit", third, "You have viewed this page 3 times")

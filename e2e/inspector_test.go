@@ -41,7 +41,7 @@ func TestSessionInspector(t *testing.T) {
 			"pageViews",
 		)
 		text := pageText(r.Body)
-		if !regexp.MustCompile(`Stored row \d+ bytes, expiring \d{4}-\d\d-\d\d`).MatchString(text) {
+		if !regexp.MustCompile(`Stored row \d+ bytes, expiring \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC`).MatchString(text) {
 			t.Errorf("no stored row size and expiry in:\n%s", text)
 		}
 		// The count is taken in the background every few seconds.

@@ -178,7 +178,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		}
 		if blocked {
 			form.Errors["current_password"] = fmt.Sprintf(
-				"Too many wrong passwords for this account. Please try again in %d minutes.", minutes)
+				"Too many wrong passwords for this account. Please try again in %s.", plural(minutes, "minute", "minutes"))
 			s.renderPasswordForm(w, r, http.StatusTooManyRequests, form)
 			return
 		}

@@ -51,7 +51,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if blocked {
-		form.Errors["form"] = fmt.Sprintf("Too many failed sign-ins for this email address. Please try again in %d minutes.", minutes)
+		form.Errors["form"] = fmt.Sprintf("Too many failed sign-ins for this email address. Please try again in %s.", plural(minutes, "minute", "minutes"))
 		s.renderLogin(w, r, http.StatusTooManyRequests, form)
 		return
 	}

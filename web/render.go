@@ -40,6 +40,7 @@ type templateData struct {
 	Lines       []cart.Line
 	TotalCents  int64
 	Checkout    checkoutForm
+	CartForm    cartForm
 	Viewed      []data.Ingredient
 	Signup      signupForm
 	Login       loginForm
@@ -77,18 +78,24 @@ func (s *Server) newTemplateData(r *http.Request, title string) templateData {
 // function call in a template is a reflective call with allocations, and
 // the layout runs on every page.
 type navState struct {
-	SessionExample, Ingredients, Cart, Session, Login, Signup, Account bool
+	Home, SessionExample, Ingredients, Cart, Session, Login, Signup, Account bool
 }
 
+// navFor marks the link of the part of the site path belongs to, named by
+// its first segment: /ingredients/3 is under Ingredients, and a form that
+// shows its page again, as POST /cart/items/3 does, keeps its page's link.
+// An order is listed on the account page, so /orders/{id} is under Account.
 func navFor(path string) navState {
+	section, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	return navState{
-		SessionExample: path == "/session-example",
-		Ingredients:    path == "/ingredients",
-		Cart:           path == "/cart",
-		Session:        path == "/session",
-		Login:          path == "/login",
-		Signup:         path == "/signup",
-		Account:        path == "/account",
+		Home:           section == "",
+		SessionExample: section == "session-example",
+		Ingredients:    section == "ingredients",
+		Cart:           section == "cart",
+		Session:        section == "session",
+		Login:          section == "login",
+		Signup:         section == "signup",
+		Account:        section == "account" || section == "orders",
 	}
 }
 
@@ -98,6 +105,8 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]*template.Template,
 	funcs := template.FuncMap{
 		"static": static.url,
 		"money":  formatCents,
+		"date":   formatDate,
+		"plural": plural,
 	}
 	files, err := fs.Glob(fsys, "pages/*.html")
 	if err != nil {

@@ -29,9 +29,15 @@ func (s *Server) handleSessionExample(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusOK, sessionExampleJSON{ViewCount: viewCount, ChosenIngredients: chosen})
 		return
 	}
+	// The session holds ingredients by id; the page names them.
+	catalog, err := s.db.Ingredients(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	data := s.newTemplateData(r, "Session example")
 	data.ViewCount = viewCount
-	data.Chosen = chosen
+	data.Lines, _ = chosen.Price(productsOf(catalog))
 	s.render(w, r, http.StatusOK, "session_example", data)
 }
 
