@@ -21,6 +21,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	gosessions "example.com/gosessions"
+	"example.com/gosessions/internal/data"
+	"example.com/gosessions/internal/data/postgres"
 	"example.com/gosessions/internal/data/sqlite"
 	"example.com/gosessions/internal/password"
 	"example.com/gosessions/internal/session"
@@ -59,9 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
 
-	db, err := sqlite.Open(ctx, cfg.dbPath, gosessions.SQLiteMigrations())
+	db, err := openDatabase(ctx, cfg.dbPath)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.dbPath, err)
+		return err
 	}
 	defer db.Close()
 
@@ -186,12 +188,38 @@ type sharedStore interface {
 // quietly fall back to a lock in one process.
 var _ sharedStore = (*redisstore.Store)(nil)
 
-func openStore(ctx context.Context, cfg config, db *sqlite.DB, logger *slog.Logger) (sessionStore, error) {
+// database is the application's database, with the implementation it is,
+// which the session store built on it needs.
+type database struct {
+	data.Store
+	sqlite   *sqlite.DB   // for a SQLite file
+	postgres *postgres.DB // for a PostgreSQL URL
+}
+
+// openDatabase opens the SQLite file or the PostgreSQL database that -db
+// names, and applies its migrations. An error never holds a password:
+// postgres.Open names the server as postgres.Redact does.
+func openDatabase(ctx context.Context, dbPath string) (database, error) {
+	if isPostgresURL(dbPath) {
+		db, err := postgres.Open(ctx, dbPath, gosessions.PostgresMigrations())
+		if err != nil {
+			return database{}, fmt.Errorf("open database: %w", err)
+		}
+		return database{Store: db, postgres: db}, nil
+	}
+	db, err := sqlite.Open(ctx, dbPath, gosessions.SQLiteMigrations())
+	if err != nil {
+		return database{}, fmt.Errorf("open database %s: %w", dbPath, err)
+	}
+	return database{Store: db, sqlite: db}, nil
+}
+
+func openStore(ctx context.Context, cfg config, db database, logger *slog.Logger) (sessionStore, error) {
 	switch cfg.store {
 	case "memory":
 		return memstore.New(cfg.cleanupInterval), nil
 	case "sqlite":
-		return sqlitestore.New(db, cfg.cleanupInterval, logger)
+		return sqlitestore.New(db.sqlite, cfg.cleanupInterval, logger)
 	case "redis":
 		// Redis expires sessions itself: no cleanup to run.
 		store, err := redisstore.Open(ctx, cfg.redisURL, cfg.redisLockTTL)
@@ -207,7 +235,7 @@ func openStore(ctx context.Context, cfg config, db *sqlite.DB, logger *slog.Logg
 // expired, every interval (none when it is 0), whatever the store: the
 // stores clean up their own sessions, not the index. It returns the
 // function that stops it and waits until it has.
-func cleanAccountSessions(db *sqlite.DB, interval time.Duration, logger *slog.Logger) (stop func()) {
+func cleanAccountSessions(db data.Store, interval time.Duration, logger *slog.Logger) (stop func()) {
 	if interval <= 0 {
 		return func() {}
 	}
