@@ -27,6 +27,7 @@ import (
 	"example.com/gosessions/internal/password"
 	"example.com/gosessions/internal/session"
 	"example.com/gosessions/internal/session/memstore"
+	"example.com/gosessions/internal/session/pgstore"
 	"example.com/gosessions/internal/session/redisstore"
 	"example.com/gosessions/internal/session/sqlitestore"
 	"example.com/gosessions/web"
@@ -138,7 +139,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String(),
-		"db", cfg.dbPath, "store", cfg.store)
+		"db", describeDB(cfg.dbPath), "store", cfg.store)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
@@ -174,8 +175,8 @@ type sessionStore interface {
 	io.Closer
 }
 
-// sharedStore is a store that several server processes share, such as
-// Redis. The lock of each session must then hold across all of them, so the
+// sharedStore is a store that several server processes share: Redis or
+// PostgreSQL. The lock of each session must then hold across all of them, so the
 // store brings its own; and since it lives outside the database, /healthz
 // checks it too.
 type sharedStore interface {
@@ -184,9 +185,12 @@ type sharedStore interface {
 	Check(ctx context.Context) error
 }
 
-// The Redis store must stay a sharedStore: were it not, the server would
-// quietly fall back to a lock in one process.
-var _ sharedStore = (*redisstore.Store)(nil)
+// The Redis and PostgreSQL stores must stay sharedStores: were they not,
+// the server would quietly fall back to a lock in one process.
+var (
+	_ sharedStore = (*redisstore.Store)(nil)
+	_ sharedStore = (*pgstore.Store)(nil)
+)
 
 // database is the application's database, with the implementation it is,
 // which the session store built on it needs.
@@ -194,6 +198,15 @@ type database struct {
 	data.Store
 	sqlite   *sqlite.DB   // for a SQLite file
 	postgres *postgres.DB // for a PostgreSQL URL
+}
+
+// describeDB is -db for the log: a SQLite path as it is, a PostgreSQL URL
+// without its password.
+func describeDB(dbPath string) string {
+	if isPostgresURL(dbPath) {
+		return postgres.Redact(dbPath)
+	}
+	return dbPath
 }
 
 // openDatabase opens the SQLite file or the PostgreSQL database that -db
@@ -220,6 +233,14 @@ func openStore(ctx context.Context, cfg config, db database, logger *slog.Logger
 		return memstore.New(cfg.cleanupInterval), nil
 	case "sqlite":
 		return sqlitestore.New(db.sqlite, cfg.cleanupInterval, logger)
+	case "postgres":
+		// The data's pool serves the sessions' queries too; pgstore opens
+		// a second one for the locks, which each hold a connection for a
+		// whole request.
+		return pgstore.New(ctx, db.postgres.Pool(), pgstore.Config{
+			CleanupInterval: cfg.cleanupInterval,
+			Logger:          logger,
+		})
 	case "redis":
 		// Redis expires sessions itself: no cleanup to run.
 		store, err := redisstore.Open(ctx, cfg.redisURL, cfg.redisLockTTL)
