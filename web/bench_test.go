@@ -56,30 +56,68 @@ func BenchmarkSessionExample(b *testing.B) {
 	}
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) {
-			db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), gosessions.SQLiteMigrations())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-
-			sm := web.NewSessionManager(st.store(b, db), web.SessionOptions{Lifetime: 24 * time.Hour, IdleTimeout: 2 * time.Hour})
-			if st.codec != nil {
-				sm.Codec = st.codec
-			}
-			srv, err := web.New(web.Config{
-				DB:        db,
-				Sessions:  sm,
-				Logger:    slog.New(slog.DiscardHandler),
-				Templates: gosessions.Templates(),
-				Static:    gosessions.Static(),
-				Passwords: testHasher(b),
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchmarkReturningVisitors(b, srv, sm.Cookie.Name)
+			srv, cookieName := newBenchServer(b, st.store, st.codec)
+			benchmarkReturningVisitors(b, srv, cookieName)
 		})
 	}
+}
+
+// BenchmarkSessionPanel is BenchmarkSessionExample with the session panel
+// (panel.go) off and on, in the same run: what the panel costs a page.
+//
+//	go test ./web -run '^$' -bench SessionPanel -benchmem
+func BenchmarkSessionPanel(b *testing.B) {
+	stores := []struct {
+		name  string
+		store func(b *testing.B, db *sqlite.DB) scs.Store
+	}{
+		{"memory", func(b *testing.B, _ *sqlite.DB) scs.Store {
+			s := memstore.New(time.Minute)
+			b.Cleanup(func() { s.Close() })
+			return s
+		}},
+		{"sqlite", sqliteStore},
+	}
+	for _, st := range stores {
+		for _, panel := range []string{"off", "on"} {
+			b.Run(st.name+"/panel-"+panel, func(b *testing.B) {
+				srv, cookieName := newBenchServer(b, st.store, nil)
+				if panel == "off" {
+					web.TurnPanelOff(srv)
+				}
+				benchmarkReturningVisitors(b, srv, cookieName)
+			})
+		}
+	}
+}
+
+// newBenchServer builds the program's server on a new SQLite file and the
+// given store, with codec instead of the one NewSessionManager sets unless
+// it is nil. It returns the session cookie's name with it.
+func newBenchServer(b *testing.B, store func(b *testing.B, db *sqlite.DB) scs.Store, codec scs.Codec) (*web.Server, string) {
+	b.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "sessions.db"), gosessions.SQLiteMigrations())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+
+	sm := web.NewSessionManager(store(b, db), web.SessionOptions{Lifetime: 24 * time.Hour, IdleTimeout: 2 * time.Hour})
+	if codec != nil {
+		sm.Codec = codec
+	}
+	srv, err := web.New(web.Config{
+		DB:        db,
+		Sessions:  sm,
+		Logger:    slog.New(slog.DiscardHandler),
+		Templates: gosessions.Templates(),
+		Static:    gosessions.Static(),
+		Passwords: testHasher(b),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, sm.Cookie.Name
 }
 
 func sqliteStore(b *testing.B, db *sqlite.DB) scs.Store {

@@ -106,7 +106,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 		Message:   message,
 		RequestID: middleware.GetReqID(r.Context()),
 	}
-	if err := s.writePage(w, status, "error", data); err != nil {
+	if err := s.writePage(w, r, status, "error", data); err != nil {
 		// The error page itself failed: fall back to plain text.
 		s.logger.Error("render error page", slog.Any("error", err))
 		http.Error(w, message, status)

@@ -47,12 +47,16 @@ type templateData struct {
 	Account     accountPage
 	Order       data.Order
 	Inspector   inspectorData
+
+	// The session panel of every page, filled by writePage.
+	Panel panelView
 }
 
 // newTemplateData fills the fields every page shows from the session. It is
 // called only on the way to a successful page, and for a GET it counts that
 // page in the session's pageViews: every HTML page seen, JSON answers and
-// static files not included.
+// static files not included. Both changes show in the page's session panel,
+// which writePage fills after them.
 func (s *Server) newTemplateData(r *http.Request, title string) templateData {
 	ctx := r.Context()
 	pageViews := s.sessions.GetInt(ctx, keyPageViews)
@@ -100,7 +104,8 @@ func navFor(path string) navState {
 }
 
 // parsePages parses each page in templates/pages together with the shared
-// layout, once, at start-up.
+// layout and the partials it includes (templates/partials), once, at
+// start-up.
 func parsePages(fsys fs.FS, static *staticFiles) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"static": static.url,
@@ -118,7 +123,7 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]*template.Template,
 	pages := make(map[string]*template.Template, len(files))
 	for _, file := range files {
 		name := strings.TrimSuffix(path.Base(file), ".html")
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "base.html", file)
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "base.html", "partials/*.html", file)
 		if err != nil {
 			return nil, err
 		}
@@ -131,17 +136,20 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]*template.Template,
 // buffer first, so that a template error becomes a clean 500 page instead of
 // half a page sent with status 200.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data templateData) {
-	if err := s.writePage(w, status, page, data); err != nil {
+	if err := s.writePage(w, r, status, page, data); err != nil {
 		s.serverError(w, r, err)
 	}
 }
 
-// writePage executes page into a buffer and, if that worked, sends it.
-func (s *Server) writePage(w http.ResponseWriter, status int, page string, data templateData) error {
+// writePage executes page into a buffer and, if that worked, sends it. It
+// fills the session panel last: the page has made its changes to the
+// session by now, and it is committed as the first byte goes out.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, status int, page string, data templateData) error {
 	t, ok := s.pages[page]
 	if !ok {
 		return fmt.Errorf("no page template %q", page)
 	}
+	data.Panel = s.panelFor(w, r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
 		return fmt.Errorf("render %s: %w", page, err)
@@ -167,10 +175,14 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 // redirect answers a successful form POST: 303 See Other makes the browser
 // GET the next page, so reloading it never sends the form again. The flash
 // message is shown once, on that page.
+//
+// The request writes no page, so its session panel goes with the redirect,
+// to be shown on the next page (see carryReport).
 func (s *Server) redirect(w http.ResponseWriter, r *http.Request, url, flash string) {
 	if flash != "" {
 		s.sessions.Put(r.Context(), keyFlash, flash)
 	}
+	s.carryReport(r)
 	http.Redirect(w, r, url, http.StatusSeeOther)
 }
 

@@ -38,6 +38,10 @@ type Config struct {
 	// 0 means DefaultRememberFor.
 	RememberFor time.Duration
 
+	// SQLiteFile is optional: the SQLite file that holds the sessions, when
+	// they are in SQLite, for the sqlite3 command the inspector prints.
+	SQLiteFile string
+
 	// StoreHealth is optional: /healthz calls it besides checking DB. The
 	// session stores give it: Redis, which lives outside the database, and
 	// SQLite, which reports whether its last commit failed.
@@ -78,6 +82,11 @@ type Server struct {
 	passwords   *password.Hasher
 	rememberFor time.Duration
 	dbID        string // db.ID(), which signed-in sessions keep (keyAccountDB)
+	sqliteFile  string // Config.SQLiteFile
+
+	// panelOff leaves out the session panel (panel.go), so that a
+	// benchmark can measure what it costs.
+	panelOff bool
 
 	noSessionLock bool // Config.NoSessionLock
 }
@@ -118,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 		passwords:   cfg.Passwords,
 		rememberFor: cmp.Or(cfg.RememberFor, DefaultRememberFor),
 		dbID:        cfg.DB.ID(),
+		sqliteFile:  cfg.SQLiteFile,
 	}
 	if s.locker == nil {
 		s.locker = lock.NewLocal()

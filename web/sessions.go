@@ -101,6 +101,8 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 //     lost its session's lock saves nothing, and when the commit fails the
 //     client gets an error page and none of the handler's response.
 //   - Flush commits first, so a streamed response carries its cookie.
+//   - It keeps a trace of the session as loaded, which the page's session
+//     panel compares with the session as it stands (panel.go).
 func (s *Server) loadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
@@ -109,7 +111,7 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = c.Value
 		}
-		ctx, err := s.loadSession(r, token)
+		ctx, origin, err := s.loadSession(r, token)
 		switch {
 		case errors.Is(err, errTokenRetired):
 			s.retryWithCurrentCookie(w, r)
@@ -117,6 +119,9 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 		case err != nil:
 			s.serverError(w, r, err)
 			return
+		}
+		if !s.panelOff {
+			ctx = s.traceSession(ctx, token, origin) // the session as loaded, for the panel (panel.go)
 		}
 		r = r.WithContext(ctx)
 		defer s.noteRetiredToken(r, s.sessions.Token(ctx))
@@ -131,31 +136,37 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 // the request that held the session's lock before it.
 var errTokenRetired = errors.New("session token retired while the request waited")
 
-// loadSession returns r's context with the session that token names. An
-// unknown, expired or malformed token gets a fresh session, as in scs, and
-// so does a session that cannot be decoded; a token retired while the
-// request waited for the lock is errTokenRetired. Any other error is the
-// store's.
-func (s *Server) loadSession(r *http.Request, token string) (context.Context, error) {
+// loadSession returns r's context with the session that token names, and
+// how it was found (an origin code of panel.go). An unknown, expired or
+// malformed token gets a fresh session, as in scs, and so does a session
+// that cannot be decoded; a token retired while the request waited for the
+// lock is errTokenRetired. Any other error is the store's.
+func (s *Server) loadSession(r *http.Request, token string) (context.Context, string, error) {
 	ctx, err := s.sessions.Load(r.Context(), token)
 	if errors.Is(err, codec.ErrCorrupt) {
-		return s.replaceCorruptSession(r, token, err)
+		ctx, err := s.replaceCorruptSession(r, token, err)
+		return ctx, originUndecodable, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if token != "" && s.sessions.Token(ctx) == "" { // the token found no session
-		if lease, ok := lock.FromContext(ctx); ok {
-			retired, err := lease.Retired(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if retired {
-				return nil, errTokenRetired
-			}
+	switch {
+	case token == "":
+		return ctx, originNew, nil
+	case s.sessions.Token(ctx) != "":
+		return ctx, originLoaded, nil
+	}
+	// The token found no session.
+	if lease, ok := lock.FromContext(ctx); ok {
+		retired, err := lease.Retired(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		if retired {
+			return nil, "", errTokenRetired
 		}
 	}
-	return ctx, nil
+	return ctx, originExpired, nil
 }
 
 // replaceCorruptSession deletes the stored session that token names, which
@@ -302,6 +313,9 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 	case scs.Modified:
 		token, expiry, err := s.saveSession(ctx)
 		if err != nil {
+			if tr := traceFrom(ctx); tr != nil {
+				tr.saveFailed = true // for the panel of the error page
+			}
 			w.Header().Del("Location") // a redirect must not survive as an error page
 			s.serverError(w, r, err)   // a lost lock: 503
 			return false
@@ -310,6 +324,7 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 	case scs.Destroyed:
 		s.writeSessionCookie(ctx, w, "", time.Time{})
 	}
+	s.sendCarriedReport(w, r) // a redirect's, once its session is saved
 	foldCacheControl(w.Header())
 	return true
 }

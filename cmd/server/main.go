@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		webCfg.Locker, webCfg.StoreHealth = shared, shared.Check
 	} else if sqliteStore, ok := store.(*sqlitestore.Store); ok {
 		webCfg.StoreHealth = sqliteStore.Check // whether the last commit failed
+		webCfg.SQLiteFile = cfg.dbPath         // for the inspector's sqlite3 command
 	}
 	srv, err := web.New(webCfg)
 	if err != nil {
