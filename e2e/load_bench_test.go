@@ -83,6 +83,14 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("redis", func(b *testing.B) { loadRedis(b, 1) })
 	b.Run("redis-two-instances", func(b *testing.B) { loadRedis(b, 2) })
 
+	// PostgreSQL for the data and the sessions: one instance, and two on
+	// one database (shared_bench_test.go).
+	b.Run("postgres", func(b *testing.B) { loadPostgres(b, 1) })
+	b.Run("postgres-two-instances", func(b *testing.B) { loadPostgres(b, 2) })
+	// What the lock costs: the same without it (which loses updates when a
+	// visitor's requests overlap; these visitors send one at a time).
+	b.Run("postgres-no-lock", func(b *testing.B) { loadPostgres(b, 1, "-session-lock=false") })
+
 	b.Run("sqlite-prefilled", func(b *testing.B) {
 		srv := startServerOn(b, prefilled(b, false), "-store", "sqlite")
 		res := runLoad(b, srv.URL, "session", srv.cmd.Process.Pid, fixedTime(*loadDuration))

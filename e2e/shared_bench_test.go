@@ -5,22 +5,35 @@ import (
 	"net"
 	"testing"
 
+	"example.com/gosessions/internal/pgtest"
 	"example.com/gosessions/internal/redistest"
 )
 
-// loadRedis runs the load benchmark (BenchmarkLoad's runLoad) against
-// instances servers sharing one Redis. With more than one, the load goes
-// through a round-robin front, so that one visitor's requests reach every
-// instance. Every process runs on this one machine: two instances share its
-// cores, so the figures show what sharing costs, not how far it scales.
+// loadRedis and loadPostgres run the load benchmark (BenchmarkLoad's
+// runLoad) against instances servers sharing one Redis, or one PostgreSQL
+// database for both their data and their sessions. With more than one, the
+// load goes through a round-robin front, so that one visitor's requests
+// reach every instance. Every process runs on this one machine: two
+// instances share its cores (with Redis or PostgreSQL too), so the figures
+// show what sharing costs, not how far it scales.
 //
-//	go test ./e2e -run '^$' -bench 'Load/(sqlite|redis.*)$' -benchtime 1x
+//	go test ./e2e -run '^$' -bench 'Load/(sqlite|redis.*|postgres.*)$' -benchtime 1x
 func loadRedis(b *testing.B, instances int) {
 	rds := redistest.Start(b)
+	loadShared(b, instances, func() *server { return startServer(b, "-store", "redis", "-redis-url", rds.URL) })
+}
+
+func loadPostgres(b *testing.B, instances int, args ...string) {
+	db := pgtest.Start(b).NewDatabase(b)
+	loadShared(b, instances, func() *server { return startServerOn(b, db, args...) })
+}
+
+// loadShared starts instances servers with start and loads them.
+func loadShared(b *testing.B, instances int, start func() *server) {
 	var addrs []string
 	var pid int
 	for range instances {
-		srv := startServer(b, "-store", "redis", "-redis-url", rds.URL)
+		srv := start()
 		addrs = append(addrs, srv.URL[len("http://"):])
 		pid = srv.cmd.Process.Pid
 	}
