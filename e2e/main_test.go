@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"example.com/gosessions/internal/pgtest"
 )
 
 // binary is the server program, built once by TestMain, in binDir.
@@ -38,6 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.StopShared() // the PostgreSQL server of pgtest.NewDatabase, if a test started it
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -142,7 +145,8 @@ func startServer(t testing.TB, args ...string) *server {
 	return startServerOn(t, filepath.Join(t.TempDir(), "sessions.db"), args...)
 }
 
-// startServerOn starts the binary on the given database file.
+// startServerOn starts the binary on the given database: a SQLite file,
+// or a PostgreSQL URL (see startPostgresInstances).
 func startServerOn(t testing.TB, dbPath string, args ...string) *server {
 	t.Helper()
 	return startProgram(t, binary, dbPath, args...)

@@ -64,11 +64,18 @@ var shared struct {
 // was started. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
+// StopShared stops the shared server if one was started, and removes its
+// files. It is for a TestMain that has more to do than Main does: call it
+// after m.Run.
+func StopShared() {
 	if s := shared.server; s != nil && s.own {
 		s.Stop()
 		os.RemoveAll(filepath.Dir(s.dir))
 	}
-	os.Exit(code)
 }
 
 // NewDatabase creates an empty database on the shared server (started the
