@@ -698,3 +698,52 @@ func TestPostgresDataWithRedisSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresQuickRestart: a PostgreSQL server that restarts faster than
+// the pool's own idle check (one second) ends every pooled connection while
+// they look alive. No request after the restart may fail for that: the
+// lock and the session's load try a live connection, and the pool checks
+// every connection before use once one was found dead.
+func TestPostgresQuickRestart(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	srv := startServerOn(t, pg.NewDatabase(t))
+	visitors := make([]*visitor, 20)
+	for i := range visitors {
+		visitors[i] = newVisitor(t, srv.URL)
+	}
+	// Each round sends one request per visitor at once, so that the pool
+	// holds many connections, and returns the statuses that came back.
+	round := func() map[int]int {
+		var mu sync.Mutex
+		got := map[int]int{}
+		var wg sync.WaitGroup
+		for _, v := range visitors {
+			wg.Go(func() {
+				r := v.getJSONWithin("/session-example")
+				mu.Lock()
+				got[r.Status]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return got
+	}
+	if got := round(); got[http.StatusOK] != len(visitors) {
+		t.Fatalf("before the restart: got statuses %v, want %d × 200", got, len(visitors))
+	}
+	pg.Stop()
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if got := round(); got[http.StatusOK] != len(visitors) {
+			t.Errorf("round %d after the restart: got statuses %v, want %d × 200", i+1, got, len(visitors))
+		}
+	}
+	for _, v := range visitors {
+		if got := v.getJSONWithin("/session-example"); !strings.Contains(got.Body, `"viewCount":5`) {
+			t.Errorf("after four rounds: got %d %s, want viewCount 5", got.Status, got.Body)
+		}
+	}
+}

@@ -32,6 +32,8 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"example.com/gosessions/internal/data"
+
+	"example.com/gosessions/internal/pgpool"
 )
 
 // DB is the application's database on a PostgreSQL server.
@@ -66,6 +68,10 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
+	// A restart of the server ends every connection at once; the pool
+	// (and the session store's lock pool, made from a copy of this
+	// configuration) then checks each one before use.
+	pgpool.WatchRestarts(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, redactedError(url, "postgres: ", err)

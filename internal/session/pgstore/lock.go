@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"example.com/gosessions/internal/pgpool"
 	"example.com/gosessions/internal/session"
 	"example.com/gosessions/internal/session/lock"
 )
@@ -127,19 +128,29 @@ func (l *locker) lock(ctx context.Context, token string) (lock.Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session lock: %w", err)
 	}
-	conn, err := l.pool.Acquire(lctx)
-	if err != nil {
-		local.Release(false)
-		return nil, fmt.Errorf("session lock: connection: %w", err)
-	}
 	key := lockKey(hash)
-	waited, err := l.take(ctx, lctx, conn, key)
-	if err != nil {
+	var conn *pgxpool.Conn
+	var waited bool
+	// A connection that the server had ended (it restarted) holds no lock:
+	// one more try takes a live one, which the pool now checks first (see
+	// pgpool.WatchRestarts).
+	for try := 1; ; try++ {
+		conn, err = l.pool.Acquire(lctx)
+		if err != nil {
+			local.Release(false)
+			return nil, fmt.Errorf("session lock: connection: %w", err)
+		}
+		waited, err = l.take(ctx, lctx, conn, key)
+		if err == nil {
+			break
+		}
 		// The connection holds no lock: the statement failed, or its
 		// connection is closed, which the pool then drops.
 		conn.Release()
-		local.Release(false)
-		return nil, err
+		if try == 2 || !pgpool.ConnLost(err) {
+			local.Release(false)
+			return nil, err
+		}
 	}
 	return &lease{
 		locker: l,

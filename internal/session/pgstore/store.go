@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"example.com/gosessions/internal/pgpool"
 	"example.com/gosessions/internal/session"
 	"example.com/gosessions/internal/session/lock"
 )
@@ -134,6 +135,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
 	err := s.pool.QueryRow(ctx, findSQL, token).Scan(&b)
+	if pgpool.ConnLost(err) {
+		// A connection the server had ended: a read can be tried again on
+		// a live one (see pgpool.WatchRestarts).
+		err = s.pool.QueryRow(ctx, findSQL, token).Scan(&b)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
