@@ -31,7 +31,9 @@ var screenshots = flag.Bool("screenshots", false, "save full-page PNGs of the ho
 
 func TestBrowserShoppingTrip(t *testing.T) {
 	exe := findChromium(t)
-	srv := startServer(t)
+	// The default path, relative to the server's own folder, so that the
+	// screenshots show the sqlite3 command as a reader's server prints it.
+	srv := startServerOn(t, "data/sessions.db")
 	b := newBrowser(t, exe, srv.URL)
 
 	// The original tutorial's route counts the visits of this session.
@@ -64,6 +66,13 @@ func TestBrowserShoppingTrip(t *testing.T) {
 	b.wantText("#cart-total", "$23.10")
 	b.wantText("#cart-count", "8")
 	b.screenshot("cart")
+	if *screenshots {
+		// The same page with its session panel open: the form before it
+		// changed the cart, this page popped the flash.
+		b.eval(`document.getElementById("session-panel").open = true; true`)
+		b.screenshot("panel", "#session-panel")
+		b.eval(`document.getElementById("session-panel").open = false; true`)
+	}
 
 	// The session cookie is HttpOnly: the browser holds it and sends it, but
 	// no script on the page can read it.
@@ -376,14 +385,18 @@ func (b *browser) wantHTTPOnlySessionCookie() {
 	}
 }
 
-// screenshot saves the whole page as docs/screenshot-<name>.png when the
-// -screenshots flag is given.
-func (b *browser) screenshot(name string) {
+// screenshot saves the whole page, or the one element that selector
+// names, as docs/screenshot-<name>.png when the -screenshots flag is given.
+func (b *browser) screenshot(name string, selector ...string) {
 	b.t.Helper()
 	if !*screenshots {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.FullScreenshot(100)
+	if len(selector) > 0 {
+		shot = chromedp.Screenshot(chromedp.CSS(selector[0]))
+	}
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}

@@ -193,6 +193,7 @@ func (s *server) start() {
 		s.t.Fatal(err)
 	}
 	s.cmd.Stdout, s.cmd.Stderr = out, out
+	s.cmd.Dir = filepath.Dir(s.logPath) // a folder of its own, where a relative -db lands
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
