@@ -188,6 +188,10 @@ func TestLocal(t *testing.T) {
 			if !<-got {
 				t.Fatalf("handover %d: the waiter's Retired() = false, want true", i)
 			}
+			// The waiter releases after it has answered. Until it has, the
+			// count of 2 above could be the next holder and this waiter,
+			// not yet gone, instead of the next holder and its waiter.
+			waitRefs(t, l, "a", 0)
 		}
 	})
 
