@@ -747,3 +747,40 @@ func TestPostgresQuickRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresStallIsBounded: a database that stalls (here, the sessions
+// table locked from outside, as a long migration or a careless psql would)
+// fails the requests that need it with the 500 page after the request's
+// deadline, while it still stalls, instead of holding them for as long as
+// it lasts; and the change they carried is not saved.
+func TestPostgresStallIsBounded(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	srv := startServerOn(t, db)
+	v := newVisitor(t, srv.URL)
+	v.add(1, "2")
+
+	ctx := context.Background()
+	conn := pgConnect(t, db)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	// The stall lasts until this test ends it: far longer than the
+	// server's deadline, and than the client's patience below.
+	r := v.post("/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"1"}})
+	stillLocked := !tx.Conn().IsClosed()
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !stillLocked {
+		t.Fatal("the lock's connection closed before the answer came")
+	}
+	wantStatus(t, "a cart change while the sessions table is locked", r, http.StatusInternalServerError)
+	if got := v.cart().quantities(); got[1] != 2 || got[2] != 0 {
+		t.Errorf("after the stall: got cart %v, want only the 2 flour added before it", got)
+	}
+}

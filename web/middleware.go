@@ -84,6 +84,24 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 	return cop.Handler(next)
 }
 
+// requestTimeout bounds the work of a page request: waiting for the
+// session's lock (at most 5 s), loading it, the handler's queries, saving
+// it. Each of them runs under the request's context, so a database that
+// stalls (a table locked from outside, a server that stops answering)
+// fails the request with the 500 page after this long, instead of holding
+// it, and its connection, for as long as the stall lasts. A session saved
+// after the deadline is not saved at all, so no answer claims it was.
+const requestTimeout = 10 * time.Second
+
+// withDeadline gives each request's context the requestTimeout deadline.
+func withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // lockSession lets one request at a time run for each session, so that two
 // requests of the same visitor (a double click, two tabs) cannot both load
 // the session, change it, and have the second save overwrite the first.

@@ -25,10 +25,11 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		// Pages. Order matters: the cross-origin check refuses a forged
 		// POST before it can touch the session; the body limit comes before
-		// any form is parsed; the per-session lock is taken before the
-		// session is loaded and released after it is saved; who is signed
-		// in is known once the session is loaded.
-		r.Use(s.crossOriginProtection, s.limitBody, s.lockSession, s.loadAndSave, noStore, s.authenticate)
+		// any form is parsed; the deadline covers the lock's wait and every
+		// query; the per-session lock is taken before the session is loaded
+		// and released after it is saved; who is signed in is known once
+		// the session is loaded.
+		r.Use(s.crossOriginProtection, s.limitBody, withDeadline, s.lockSession, s.loadAndSave, noStore, s.authenticate)
 
 		r.Get("/", s.handleHome)
 		r.Get("/session-example", s.handleSessionExample)
