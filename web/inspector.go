@@ -130,6 +130,9 @@ func (s *Server) handleSessionInspector(w http.ResponseWriter, r *http.Request) 
 // Base64url has no quote, so the prefix needs no escaping; the file name
 // may, for the shell.
 func sqliteRowCommand(file, hashPrefix string) string {
+	if strings.HasPrefix(file, "-") {
+		file = "./" + file // not an option of sqlite3's
+	}
 	return fmt.Sprintf(`sqlite3 %s "SELECT length(data), datetime(expiry) FROM sessions WHERE substr(token, 1, %d) = '%s'"`,
 		shellQuote(file), len(hashPrefix), hashPrefix)
 }

@@ -68,3 +68,12 @@ func TestSQLiteRowCommandFindsOneRow(t *testing.T) {
 		t.Errorf("the LIKE this test warns about found %d rows, want 2 (the test's rows are wrong)", n)
 	}
 }
+
+// TestSQLiteRowCommandFileIsNoOption: a database file whose name starts
+// with "-" is written so that sqlite3 does not read it as an option.
+func TestSQLiteRowCommandFileIsNoOption(t *testing.T) {
+	got := sqliteRowCommand("-cmd.db", "abc")
+	if !strings.HasPrefix(got, "sqlite3 ./-cmd.db ") {
+		t.Errorf("got %s, want the file as ./-cmd.db", got)
+	}
+}

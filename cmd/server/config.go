@@ -71,6 +71,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if a, b := getenv("DB_PATH"), getenv("DATABASE_URL"); a != "" && b != "" && a != b {
 		return cfg, fmt.Errorf("DB_PATH and DATABASE_URL are both set, to different databases: set one")
 	}
+	if looksLikeKeyValueDSN(cfg.dbPath) {
+		// Not echoed: it may hold a password.
+		return cfg, fmt.Errorf("-db looks like PostgreSQL key=value settings; write them as a URL, postgres://user:password@host:5432/database")
+	}
 	pg := isPostgresURL(cfg.dbPath)
 	if cfg.store == "" {
 		cfg.store = "sqlite"
@@ -110,7 +114,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // isPostgresURL reports whether -db names a PostgreSQL server rather than a
 // SQLite file.
 func isPostgresURL(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+	scheme, _, ok := strings.Cut(db, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// looksLikeKeyValueDSN reports whether -db is PostgreSQL's other form of
+// connection string, "host=... user=... password=...". It is refused
+// rather than taken for a file name, which would create a file named after
+// it, password and all, and print it in the log.
+func looksLikeKeyValueDSN(db string) bool {
+	for _, key := range []string{"host=", "hostaddr=", "dbname=", "user=", "password=", "port=", "sslmode="} {
+		if strings.HasPrefix(db, key) || strings.Contains(db, " "+key) {
+			return true
+		}
+	}
+	return false
 }
 
 // envDefaults reads defaults from the environment, remembering the first

@@ -64,6 +64,8 @@ func TestParseConfig(t *testing.T) {
 			with(func(c *config) { c.dbPath, c.store = "postgres://u:p@db:5432/shop", "postgres" })},
 		{"DATABASE_URL is read, postgresql:// too", nil, map[string]string{"DATABASE_URL": "postgresql://db/shop"},
 			with(func(c *config) { c.dbPath, c.store = "postgresql://db/shop", "postgres" })},
+		{"the scheme in any case", []string{"-db", "POSTGRES://db/shop"}, nil,
+			with(func(c *config) { c.dbPath, c.store = "POSTGRES://db/shop", "postgres" })},
 		{"DB_PATH and DATABASE_URL may agree", nil, map[string]string{"DATABASE_URL": "postgres://db/shop", "DB_PATH": "postgres://db/shop"},
 			with(func(c *config) { c.dbPath, c.store = "postgres://db/shop", "postgres" })},
 		{"sessions in Redis, data in PostgreSQL", []string{"-db", "postgres://db/shop", "-store", "redis", "-redis-url", "redis://r:6379/0"}, nil,
@@ -98,6 +100,8 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 		{"postgres store with a SQLite file", []string{"-store", "postgres"}, nil},
 		{"sqlite store with a PostgreSQL URL", []string{"-store", "sqlite", "-db", "postgres://db/shop"}, nil},
 		{"memory store with a PostgreSQL URL", []string{"-store", "memory", "-db", "postgres://db/shop"}, nil},
+		{"PostgreSQL key=value settings", nil, map[string]string{"DATABASE_URL": "host=db user=app password=kvsecret dbname=shop"}},
+		{"key=value settings starting with dbname", []string{"-db", "dbname=shop sslmode=disable"}, nil},
 		{"DB_PATH and DATABASE_URL disagree", nil, map[string]string{"DB_PATH": "a.db", "DATABASE_URL": "postgres://db/shop"}},
 		{"lifetime that is not a duration", []string{"-lifetime", "forever"}, nil},
 		{"lifetime without a unit", []string{"-lifetime", "24"}, nil},
@@ -130,6 +134,8 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 			got, err := parseConfig(tt.args, mapEnv(tt.env), io.Discard)
 			if err == nil {
 				t.Errorf("got config %+v and nil error, want an error", got)
+			} else if strings.Contains(err.Error(), "kvsecret") {
+				t.Errorf("the error shows the password: %v", err)
 			}
 		})
 	}

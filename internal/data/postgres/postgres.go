@@ -65,6 +65,13 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 	if err != nil {
 		return nil, redactedError(url, "postgres: ", err)
 	}
+	// A host with an @ in it is the rest of a password whose @ was not
+	// escaped: it must be neither connected to nor named in a message.
+	for _, h := range append([]*pgconn.FallbackConfig{{Host: cfg.ConnConfig.Host}}, cfg.ConnConfig.Fallbacks...) {
+		if strings.Contains(h.Host, "@") {
+			return nil, &openError{msg: "postgres: cannot parse the URL: an @ in the user name or password must be written %40"}
+		}
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}

@@ -115,7 +115,9 @@ func TestOpenErrorsNameTheServerButNotThePassword(t *testing.T) {
 		{"a URL with a / in its password", "postgres://app:" + password + "/" + tail + "@db.example.com/app",
 			[]string{"db.example.com", "cannot parse"}},
 		{"a URL with an @ in its password", "postgres://app:" + password + "@" + tail + "@" + refused + "/app",
-			[]string{refusedHost, "port=" + refusedPort, "no such host"}},
+			[]string{"%40"}},
+		{"a URL with an @ and a : in its password", "postgres://app:pa@" + tail + ":zz@" + refused + "/app",
+			[]string{"cannot parse"}},
 		{"a URL with the password as a parameter", "postgres://app@db.example.com/app?password=" + password + "&connect_timeout=x",
 			[]string{"db.example.com", "connect_timeout"}},
 		{"key=value settings with a bad port", "host=db.example.com port=x user=app password=" + password,
@@ -160,6 +162,10 @@ func TestRedact(t *testing.T) {
 			"host=db.example.com port=5432 database=shop user=app"},
 		{"postgres://app:" + password + "@db.example.com:port/shop",
 			"postgres://app:xxxxx@db.example.com:port/shop"},
+		// A short password masks nothing else: the fields come parsed.
+		{"postgres://u:1@127.0.0.1:5433/x", "host=127.0.0.1 port=5433 database=x user=u"},
+		// A field that is the password is masked, whole.
+		{"postgres://shop:shop@postgres:5432/shopping", "host=postgres port=5432 database=shopping user=xxxxx"},
 	}
 	for _, tt := range tests {
 		if got := postgres.Redact(tt.url); got != tt.want {

@@ -33,8 +33,16 @@ func Redact(connString string) string {
 		}
 		hosts, ports = append(hosts, h.Host), append(ports, port)
 	}
-	return maskPasswords(connString, fmt.Sprintf("host=%s port=%s database=%s user=%s",
-		strings.Join(hosts, ","), strings.Join(ports, ","), cfg.Database, cfg.User))
+	// The fields come from the parsed settings, not from the text, so no
+	// piece of the password is in them, unless a field is the password.
+	field := func(v string) string {
+		if cfg.Password != "" && v == cfg.Password {
+			return "xxxxx"
+		}
+		return v
+	}
+	return fmt.Sprintf("host=%s port=%s database=%s user=%s",
+		strings.Join(hosts, ","), strings.Join(ports, ","), field(cfg.Database), field(cfg.User))
 }
 
 // openError is an error of Open: its message has been through
@@ -62,6 +70,9 @@ func redactedError(connString, prefix string, err error) error {
 // passwordSetting finds password= and sslpassword= in key=value settings
 // and URL query parameters, quoted or not.
 var passwordSetting = regexp.MustCompile(`(?:^|[\s?&])(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]*)`)
+
+// minMasked is the length of the shortest candidate maskPasswords masks.
+const minMasked = 4
 
 // maskPasswords replaces in msg every string that connString may hold as a
 // password with xxxxx. It errs on the side of masking: when connString is
@@ -93,10 +104,8 @@ func maskPasswords(connString, msg string) string {
 			}
 			if _, pw, ok := strings.Cut(rest[:i], ":"); ok {
 				add(pw)
-				for _, piece := range strings.FieldsFunc(pw, func(r rune) bool { return strings.ContainsRune("@/?#", r) }) {
-					if len(piece) >= 4 {
-						add(piece)
-					}
+				for _, piece := range strings.FieldsFunc(pw, func(r rune) bool { return strings.ContainsRune("@:/?#", r) }) {
+					add(piece)
 				}
 			}
 		}
@@ -107,7 +116,10 @@ func maskPasswords(connString, msg string) string {
 
 	// Longest first, so that a password is masked whole before any
 	// candidate inside it.
-	candidates = slices.DeleteFunc(candidates, func(s string) bool { return s == "" })
+	// Candidates shorter than minMasked are left: they tell little, and
+	// would mask the same letters all over the message (a password "p"
+	// would turn "postgres" into "xxxxxostgres").
+	candidates = slices.DeleteFunc(candidates, func(s string) bool { return len(s) < minMasked })
 	slices.SortFunc(candidates, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
 	for _, c := range slices.Compact(candidates) {
 		msg = strings.ReplaceAll(msg, c, "xxxxx")
