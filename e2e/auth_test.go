@@ -4,6 +4,7 @@ package e2e
 // itself (sign-up, /account, its sessions) is in accounts_test.go.
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -292,4 +293,51 @@ func navOf(t testing.TB, r response) string {
 // htmlAttr escapes s as html/template does inside an attribute value.
 func htmlAttr(s string) string {
 	return strings.NewReplacer("<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "&", "&amp;", "+", "&#43;").Replace(s)
+}
+
+// TestFailedSignInKeepsTheSession: a sign-in whose session cannot be saved
+// answers the 500 page and leaves the visitor as they were, the cart they
+// were told was saved included. scs's RenewToken deletes the old token's
+// row at once; the server lets that delete wait until the session is saved
+// under its new token, so a save that fails deletes nothing.
+func TestFailedSignInKeepsTheSession(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	newVisitor(t, srv.URL).signUp("Grace", "grace@example.com", "first compiler 1952")
+
+	v := newVisitor(t, srv.URL)
+	v.add(1, "3")
+	before := v.cookie()
+
+	db, err := sql.Open("sqlite", "file:"+srv.DBPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Every save of a session fails (the store writes with REPLACE INTO,
+	// which runs INSERT triggers), as when the disk is full.
+	if _, err := db.Exec(`CREATE TRIGGER refuse_saves BEFORE INSERT ON sessions
+		BEGIN SELECT RAISE(ABORT, 'injected fault: no session can be saved'); END`); err != nil {
+		t.Fatal(err)
+	}
+	r := v.post("/login", url.Values{"email": {"grace@example.com"}, "password": {"first compiler 1952"}})
+	if _, err := db.Exec("DROP TRIGGER refuse_saves"); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "POST /login while no session can be saved", r, http.StatusInternalServerError)
+	if c := sessionCookie(r); c != nil {
+		t.Errorf("the failed sign-in sent a cookie: %v", c)
+	}
+	if got := v.cookie(); got != before {
+		t.Errorf("the browser's cookie changed from %s to %s", before, got)
+	}
+	if got := v.cart().quantities(); got[1] != 3 {
+		t.Errorf("after the failed sign-in: got cart %v, want the 3 flour added before it", got)
+	}
+	redirectsTo(t, "GET /account after the failed sign-in", v.get("/account"), "/login?next=/account")
+	// And the sign-in works once saves do.
+	v.signIn("grace@example.com", "first compiler 1952", false)
+	if got := v.cart().quantities(); got[1] != 3 {
+		t.Errorf("after signing in: got cart %v, want the 3 flour kept", got)
+	}
 }

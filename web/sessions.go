@@ -62,7 +62,7 @@ type SessionOptions struct {
 // app.use(session({...})).
 func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = store
+	sm.Store = deferringStore{store}
 	sm.Lifetime = opts.Lifetime
 	sm.IdleTimeout = opts.IdleTimeout
 	// Keep only a SHA-256 hash of each token in the store, so that a copy
@@ -101,6 +101,9 @@ func NewSessionManager(store scs.Store, opts SessionOptions) *scs.SessionManager
 //     lost its session's lock saves nothing, and when the commit fails the
 //     client gets an error page and none of the handler's response.
 //   - Flush commits first, so a streamed response carries its cookie.
+//   - The rows that RenewToken and Destroy delete are deleted only once
+//     the session is saved (deferringStore): a sign-in whose save fails
+//     leaves the visitor's session as it was.
 //   - It keeps a trace of the session as loaded, which the page's session
 //     panel compares with the session as it stands (panel.go).
 func (s *Server) loadAndSave(next http.Handler) http.Handler {
@@ -123,6 +126,7 @@ func (s *Server) loadAndSave(next http.Handler) http.Handler {
 		if !s.panelOff {
 			ctx = s.traceSession(ctx, token, origin) // the session as loaded, for the panel (panel.go)
 		}
+		ctx = withDeferredDeletes(ctx)
 		r = r.WithContext(ctx)
 		defer s.noteRetiredToken(r, s.sessions.Token(ctx))
 
@@ -320,9 +324,19 @@ func (s *Server) commitSession(w http.ResponseWriter, r *http.Request) bool {
 			s.serverError(w, r, err)   // a lost lock: 503
 			return false
 		}
+		if !s.runDeferredDeletes(w, r) {
+			return false
+		}
 		s.writeSessionCookie(ctx, w, token, expiry)
 	case scs.Destroyed:
+		if !s.runDeferredDeletes(w, r) {
+			return false
+		}
 		s.writeSessionCookie(ctx, w, "", time.Time{})
+	default:
+		if !s.runDeferredDeletes(w, r) {
+			return false
+		}
 	}
 	s.sendCarriedReport(w, r) // a redirect's, once its session is saved
 	foldCacheControl(w.Header())
@@ -374,6 +388,121 @@ func (s *Server) saveSession(ctx context.Context) (string, time.Time, error) {
 		}
 	}
 	return s.sessions.Commit(ctx)
+}
+
+// runDeferredDeletes deletes the rows that the request's session calls
+// (RenewToken, Destroy) and our own code asked to delete, now that the
+// session is saved (see deferringStore). When one fails it sends the error
+// page, and reports that the response may not go on: a sign-in or
+// sign-out whose old row is still there has not happened.
+func (s *Server) runDeferredDeletes(w http.ResponseWriter, r *http.Request) bool {
+	ds, ok := s.sessions.Store.(deferringStore)
+	if !ok {
+		return true
+	}
+	if err := ds.flush(r.Context()); err != nil {
+		w.Header().Del("Location")
+		s.serverError(w, r, err)
+		return false
+	}
+	return true
+}
+
+// deferringStore is the store as scs sees it. It passes every call on,
+// except a delete made during a page request: that waits until the
+// request's session has been saved (runDeferredDeletes).
+//
+// scs's RenewToken, at sign-in, deletes the old token's row at once, and
+// the session is saved under its new token only when the response goes
+// out. Were that save to fail (the database went away, the lock was lost),
+// the visitor would have neither: the cart they had, acknowledged by
+// earlier answers, would be gone with the old row, and they would not be
+// signed in either. Deleting afterwards keeps the old row until the new
+// one is in place: a failed save leaves the visitor as they were.
+type deferringStore struct{ scs.Store }
+
+// pendingDeletes are the store keys a request asked to delete.
+type pendingDeletes struct{ keys []string }
+
+type pendingDeletesKey struct{}
+
+// withDeferredDeletes returns ctx, in which the store's deletes wait.
+func withDeferredDeletes(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pendingDeletesKey{}, &pendingDeletes{})
+}
+
+func (d deferringStore) DeleteCtx(ctx context.Context, key string) error {
+	if p, ok := ctx.Value(pendingDeletesKey{}).(*pendingDeletes); ok {
+		p.keys = append(p.keys, key)
+		return nil
+	}
+	return d.deleteNow(ctx, key)
+}
+
+func (d deferringStore) Delete(key string) error { return d.Store.Delete(key) }
+
+// flush deletes what was asked in ctx, and forgets it.
+func (d deferringStore) flush(ctx context.Context) error {
+	p, ok := ctx.Value(pendingDeletesKey{}).(*pendingDeletes)
+	if !ok {
+		return nil
+	}
+	keys := p.keys
+	p.keys = nil
+	for _, key := range keys {
+		if err := d.deleteNow(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteNow deletes key, with the store's method that takes a context
+// when it has one, as scs does.
+func (d deferringStore) deleteNow(ctx context.Context, key string) error {
+	if st, ok := d.Store.(interface {
+		DeleteCtx(context.Context, string) error
+	}); ok {
+		return st.DeleteCtx(ctx, key)
+	}
+	return d.Store.Delete(key)
+}
+
+// The other calls of scs.CtxStore and scs.IterableCtxStore go to the
+// store's context methods when it has them, so that a store that checks
+// the request's lock in its commit (Redis, PostgreSQL) still gets the
+// request's context.
+
+func (d deferringStore) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
+	if st, ok := d.Store.(interface {
+		FindCtx(context.Context, string) ([]byte, bool, error)
+	}); ok {
+		return st.FindCtx(ctx, key)
+	}
+	return d.Store.Find(key)
+}
+
+func (d deferringStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) error {
+	if st, ok := d.Store.(interface {
+		CommitCtx(context.Context, string, []byte, time.Time) error
+	}); ok {
+		return st.CommitCtx(ctx, key, b, expiry)
+	}
+	return d.Store.Commit(key, b, expiry)
+}
+
+func (d deferringStore) All() (map[string][]byte, error) { return d.AllCtx(context.Background()) }
+
+func (d deferringStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	switch st := d.Store.(type) {
+	case interface {
+		AllCtx(context.Context) (map[string][]byte, error)
+	}:
+		return st.AllCtx(ctx)
+	case scs.IterableStore:
+		return st.All()
+	}
+	return nil, errors.New("web: the session store cannot list its sessions")
 }
 
 // foldCacheControl leaves a single "Cache-Control: no-store" on a response
