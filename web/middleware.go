@@ -147,6 +147,11 @@ func (s *Server) lockFailed(w http.ResponseWriter, r *http.Request, err error) {
 	case r.Context().Err() != nil:
 		// The client went away while waiting; nothing was changed.
 		s.clientError(w, r, http.StatusServiceUnavailable, "The request was cancelled.")
+	case errors.Is(err, lock.ErrBusy):
+		// Too many sessions at once for the locker, not this one's lock.
+		w.Header().Set("Retry-After", "1")
+		s.clientError(w, r, http.StatusServiceUnavailable,
+			"The server is busy. Please try again in a moment.")
 	case errors.Is(err, context.DeadlineExceeded):
 		// A locker that bounds its wait gave up: another request of this
 		// session held the lock all along.

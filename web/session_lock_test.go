@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -395,5 +396,47 @@ func TestSignInThatLostItsLockAnswers503(t *testing.T) {
 	}
 	if after := app.storedRow(t, b.cookie()); string(after.data) != string(before.data) {
 		t.Errorf("the stored session changed although the lock was lost")
+	}
+}
+
+// failingLocker fails every Lock with err, as a locker in a shared store
+// does when it cannot take the lock.
+type failingLocker struct{ err error }
+
+func (l failingLocker) Lock(context.Context, string) (lock.Lease, error) { return nil, l.err }
+
+// TestLockFailuresSayWhy: a locker that timed out on the session's own
+// lock, one at capacity, and one whose store failed give three different
+// answers, and none of them runs the handler.
+func TestLockFailuresSayWhy(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		text       string
+		retryAfter string
+	}{
+		{"the session's lock stayed taken", fmt.Errorf("session lock: %w", context.DeadlineExceeded),
+			http.StatusServiceUnavailable, "Another request of your session is still running", ""},
+		{"every lock connection is in use", fmt.Errorf("%w: pool full", lock.ErrBusy),
+			http.StatusServiceUnavailable, "The server is busy", "1"},
+		{"the lock's store failed", errors.New("session lock: connection refused"),
+			http.StatusInternalServerError, "Something went wrong", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newTestApp(t, appOptions{locker: failingLocker{tt.err}})
+			b := newBrowser(t, app.url)
+			// A first visit has no token, so nothing to lock: it gets one.
+			wantStatus(t, "the first visit", b.get("/"), http.StatusOK)
+			a := b.post("/cart/items", url.Values{"ingredient_id": {"1"}, "qty": {"1"}})
+			wantStatus(t, "POST /cart/items", a, tt.status)
+			if !strings.Contains(a.body, tt.text) {
+				t.Errorf("got body %q, want it to say %q", a.body, tt.text)
+			}
+			if got := a.header.Get("Retry-After"); got != tt.retryAfter {
+				t.Errorf("Retry-After: got %q, want %q", got, tt.retryAfter)
+			}
+		})
 	}
 }

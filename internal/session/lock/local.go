@@ -44,6 +44,12 @@ type Lease interface {
 // ErrLost is wrapped by Lease.Check when the lock is no longer held.
 var ErrLost = errors.New("session lock lost")
 
+// ErrBusy is wrapped by Locker.Lock when the locker could not even start
+// to wait for the session's lock in time: every connection that holds
+// locks is in use (the PostgreSQL locker). The session's own lock may be
+// free; the server is at capacity.
+var ErrBusy = errors.New("session lock: every lock connection is in use")
+
 // Local hands out one lock per key, in this process's memory. A lock
 // exists only while some request holds or waits for it, so the map stays as
 // small as the number of sessions with a request in flight. Locks of

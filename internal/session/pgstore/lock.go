@@ -138,6 +138,11 @@ func (l *locker) lock(ctx context.Context, token string) (lock.Lease, error) {
 		conn, err = l.pool.Acquire(lctx)
 		if err != nil {
 			local.Release(false)
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				// Not the session's lock that was taken: the pool's
+				// connections all were, by other sessions.
+				return nil, fmt.Errorf("%w: %v", lock.ErrBusy, err)
+			}
 			return nil, fmt.Errorf("session lock: connection: %w", err)
 		}
 		waited, err = l.take(ctx, lctx, conn, key)

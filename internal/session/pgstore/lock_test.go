@@ -586,3 +586,22 @@ func terminate(t *testing.T, pool *pgxpool.Pool, pid int32) {
 		t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, ok, err)
 	}
 }
+
+// TestLockPoolFullIsBusyNotTaken: when every connection of the lock pool
+// holds another session's lock, a request of a free session fails with
+// lock.ErrBusy (the server is at capacity), not with the timeout that says
+// its own session's lock is held.
+func TestLockPoolFullIsBusyNotTaken(t *testing.T) {
+	t.Parallel()
+	s := newInstance(t, newDatabase(t), Config{LockConns: 1, LockWait: 300 * time.Millisecond})
+	held := mustLock(t, s, "token-a")
+	defer held.Release(false)
+
+	_, err := s.Lock(context.Background(), "token-b")
+	if !errors.Is(err, lock.ErrBusy) {
+		t.Fatalf("Lock of a free session with the pool full: got %v, want lock.ErrBusy", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the error says the session's own lock timed out: %v", err)
+	}
+}
