@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -146,5 +149,56 @@ func wantUnchanged(t testing.TB, what string, before, after map[string]any) {
 		return string(ja) == string(jb)
 	}) {
 		t.Errorf("%s changed the session:\nbefore %v\nafter  %v", what, before, after)
+	}
+}
+
+// wantEveryVisitCounted sends requests visits of v's session at once,
+// spread over servers in turn, and fails unless each answers 200 and the
+// session's viewCount ends at requests: each visit reads the count and
+// writes it back plus one, so only a lock that holds across the instances
+// lets every one of them be counted.
+func wantEveryVisitCounted(t *testing.T, v *visitor, servers []*server, requests int) {
+	t.Helper()
+	wantStatus(t, "GET /", v.get("/"), http.StatusOK) // the session, before the burst
+	if v.cookie() == "" {
+		t.Fatal("GET / set no session cookie")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, requests)
+	for i := range requests {
+		wg.Go(func() {
+			base := servers[i%len(servers)].URL
+			req, err := http.NewRequest(http.MethodGet, base+"/session-example", nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			req.Header.Set("Accept", "application/json")
+			resp, err := v.client.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("request %d to %s: got status %d, want 200: %s", i, base, resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	// The burst opened connections that never carried a request; a server
+	// shutting down waits 5 s for those unless the client closes them.
+	v.client.CloseIdleConnections()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	if got := v.session().Values["viewCount"]; got != float64(requests) {
+		t.Fatalf("viewCount after %d concurrent visits on %d instances: got %v, want %d (updates were lost)",
+			requests, len(servers), got, requests)
 	}
 }

@@ -259,50 +259,7 @@ func TestPostgresInstancesShareEverything(t *testing.T) {
 func TestPostgresLockHoldsAcrossInstances(t *testing.T) {
 	t.Parallel()
 	srv := startPostgresInstances(t, pgtest.NewDatabase(t), 2)
-
-	v := newVisitor(t, srv[0].URL)
-	wantStatus(t, "GET /", v.get("/"), http.StatusOK) // the session, before the burst
-	if v.cookie() == "" {
-		t.Fatal("GET / set no session cookie")
-	}
-
-	const requests = 100
-	var wg sync.WaitGroup
-	errs := make(chan error, requests)
-	for i := range requests {
-		wg.Go(func() {
-			base := srv[i%2].URL
-			req, err := http.NewRequest(http.MethodGet, base+"/session-example", nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			req.Header.Set("Accept", "application/json")
-			resp, err := v.client.Do(req)
-			if err != nil {
-				errs <- err
-				return
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				errs <- fmt.Errorf("request %d to %s: got status %d, want 200: %s", i, base, resp.StatusCode, body)
-			}
-		})
-	}
-	wg.Wait()
-	v.client.CloseIdleConnections() // or each server's stop waits for them
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		return
-	}
-	if got := v.session().Values["viewCount"]; got != float64(requests) {
-		t.Fatalf("viewCount after %d concurrent visits on two instances: got %v, want %d (updates were lost)",
-			requests, got, requests)
-	}
+	wantEveryVisitCounted(t, newVisitor(t, srv[0].URL), srv, 100)
 }
 
 // TestPostgresLockWaitIsBounded holds a request of a session on A (its
