@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"example.com/gosessions/internal/cart"
+	"example.com/gosessions/internal/data"
 )
 
 // handleSessionExample is the original tutorial's route, line by line:
@@ -29,15 +30,24 @@ func (s *Server) handleSessionExample(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusOK, sessionExampleJSON{ViewCount: viewCount, ChosenIngredients: chosen})
 		return
 	}
-	// The session holds ingredients by id; the page names them.
-	catalog, err := s.db.Ingredients(ctx)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
+	// The session holds ingredients by id; the page names them, reading
+	// only the catalog's rows of those ids: this page is the one the load
+	// benchmark measures, and reading the whole catalog took a fifth of
+	// its CPU.
+	var named []data.Ingredient
+	for _, line := range chosen {
+		in, found, err := s.lookupIngredient(ctx, line.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if found {
+			named = append(named, in)
+		}
 	}
 	data := s.newTemplateData(r, "Session example")
 	data.ViewCount = viewCount
-	data.Lines, _ = chosen.Price(productsOf(catalog))
+	data.Lines, _ = chosen.Price(productsOf(named))
 	s.render(w, r, http.StatusOK, "session_example", data)
 }
 
