@@ -79,7 +79,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 
 	// Redis mode: one instance, and two sharing one Redis
-	// (redis_bench_test.go).
+	// (shared_bench_test.go).
 	b.Run("redis", func(b *testing.B) { loadRedis(b, 1) })
 	b.Run("redis-two-instances", func(b *testing.B) { loadRedis(b, 2) })
 

@@ -11,7 +11,7 @@ import (
 // BenchmarkHash measures one hash with DefaultParams and with the other
 // settings RFC 9106 and OWASP list:
 //
-//	go test ./password -run '^$' -bench Hash -benchmem
+//	go test ./internal/password -run '^$' -bench Hash -benchmem
 //
 // B/op is the memory one hash holds while it runs.
 func BenchmarkHash(b *testing.B) {
@@ -43,7 +43,7 @@ func BenchmarkHash(b *testing.B) {
 // once, at most GOMAXPROCS at a time. ns/op is then the time per sign-in
 // of the whole machine, the inverse of its sign-in throughput.
 //
-//	go test ./password -run '^$' -bench VerifyParallel -cpu 2,8
+//	go test ./internal/password -run '^$' -bench VerifyParallel -cpu 2,8
 func BenchmarkVerifyParallel(b *testing.B) {
 	h, err := password.New(password.Config{Params: password.DefaultParams(), MaxWait: time.Minute})
 	if err != nil {

@@ -65,7 +65,7 @@ func init() {
 // a later version of the codec, or hold a gob type this program does not
 // register. A caller can tell it from a store's error with errors.Is, and
 // start a new session instead of failing every request of its visitor.
-var ErrCorrupt = errors.New("sessioncodec: corrupt session data")
+var ErrCorrupt = errors.New("codec: corrupt session data")
 
 // Encode writes the deadline and every value. If a value's type is not
 // one of the known ones, the whole session is encoded with gob.

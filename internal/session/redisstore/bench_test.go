@@ -17,7 +17,7 @@ import (
 // lock (SET NX, then the release script), and loading and saving the
 // session (GET, then SET). Each is one round trip to a Redis on loopback.
 //
-//	go test ./redis -run '^$' -bench .
+//	go test ./internal/session/redisstore -run '^$' -bench .
 func BenchmarkRedis(b *testing.B) {
 	srv := redistest.Start(b)
 	store, err := redisstore.Open(context.Background(), srv.URL, redisstore.DefaultLockTTL)

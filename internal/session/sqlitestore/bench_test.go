@@ -14,7 +14,7 @@ import (
 // Find the session, then Commit it back, from about 64 parallel clients
 // each on its own sessions. It runs on sqlite3store too, for comparison.
 //
-//	go test ./sessionstore -run '^$' -bench SQLiteStore -benchmem
+//	go test ./internal/session/sqlitestore -run '^$' -bench SQLiteStore -benchmem
 func BenchmarkSQLiteStore(b *testing.B) {
 	const sessions = 1000
 	data := bytes.Repeat([]byte{0xab}, 120) // about the size of a real session
