@@ -728,13 +728,12 @@ func TestPostgresStallIsBounded(t *testing.T) {
 	}
 	// The stall lasts until this test ends it: far longer than the
 	// server's deadline, and than the client's patience below.
+	// The answer must come while the table is still locked: the lock is
+	// released only after it, so a server that waited out the stall
+	// would give the client its 30 s timeout instead.
 	r := v.post("/cart/items", url.Values{"ingredient_id": {"2"}, "qty": {"1"}})
-	stillLocked := !tx.Conn().IsClosed()
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
-	}
-	if !stillLocked {
-		t.Fatal("the lock's connection closed before the answer came")
 	}
 	wantStatus(t, "a cart change while the sessions table is locked", r, http.StatusInternalServerError)
 	if got := v.cart().quantities(); got[1] != 2 || got[2] != 0 {

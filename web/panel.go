@@ -409,12 +409,12 @@ func (p *panelReport) describe(idleTimeout bool) {
 	case tokenRenewed:
 		p.TokenText = "renewed (RenewToken): the new token starts " + p.NewToken + "…, and the lifetime starts again"
 		if p.Origin == originLoaded {
-			p.TokenText += "; the old token was deleted from the store, and the values moved over"
+			p.TokenText += "; the values moved over, and the old token's row is deleted from the store once the session is saved under the new one"
 		}
 	case tokenDestroyed:
 		p.TokenText = "destroyed (Destroy): all its values dropped"
 		if p.Origin == originLoaded {
-			p.TokenText += ", and the session deleted from the store"
+			p.TokenText += ", and its row is deleted from the store as this answer goes out"
 		}
 	}
 	switch p.Save {
