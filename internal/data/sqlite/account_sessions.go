@@ -51,7 +51,7 @@ func (db *DB) AccountSessionByTokenHash(ctx context.Context, tokenHash string, n
 // PasswordHash: no page needs it.
 func (db *DB) AccountSessionWithUser(ctx context.Context, tokenHash string, now time.Time) (data.AccountSession, data.User, error) {
 	var u data.User
-	s, err := scanAccountSession(db.Read.QueryRowContext(ctx, `
+	s, err := scanAccountSession(db.reads.QueryRowContext(ctx, `
 		SELECT s.id, s.user_id, s.device, s.signed_in_at, s.last_seen_at, s.expires_at, s.remember_expires_at,
 		       u.name, u.email
 		FROM account_sessions s JOIN users u ON u.id = s.user_id
@@ -79,7 +79,7 @@ func (db *DB) AccountSessionByID(ctx context.Context, userID int64, id string, n
 // expired at now, the most recently seen first. Sessions signed out, or
 // expired, are not in it: the index is all it reads.
 func (db *DB) AccountSessions(ctx context.Context, userID int64, now time.Time) ([]data.AccountSession, error) {
-	rows, err := db.Read.QueryContext(ctx,
+	rows, err := db.reads.QueryContext(ctx,
 		selectAccountSession+" WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC, signed_in_at DESC, id",
 		userID, formatTime(now))
 	if err != nil {
@@ -200,7 +200,7 @@ const (
 // accountSession runs query, a selectAccountSession with a WHERE clause,
 // and scans its row.
 func (db *DB) accountSession(ctx context.Context, query string, args ...any) (data.AccountSession, error) {
-	s, err := scanAccountSession(db.Read.QueryRowContext(ctx, query, args...))
+	s, err := scanAccountSession(db.reads.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return data.AccountSession{}, data.ErrNotFound
 	}

@@ -10,7 +10,7 @@ import (
 
 // Ingredients returns the whole catalog, ordered by id.
 func (db *DB) Ingredients(ctx context.Context) ([]data.Ingredient, error) {
-	rows, err := db.Read.QueryContext(ctx, "SELECT id, name, description, price_cents FROM ingredients ORDER BY id")
+	rows, err := db.reads.QueryContext(ctx, "SELECT id, name, description, price_cents FROM ingredients ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (db *DB) Ingredients(ctx context.Context) ([]data.Ingredient, error) {
 // Ingredient returns one ingredient, or ErrNotFound.
 func (db *DB) Ingredient(ctx context.Context, id int64) (data.Ingredient, error) {
 	in := data.Ingredient{ID: id}
-	err := db.Read.QueryRowContext(ctx,
+	err := db.reads.QueryRowContext(ctx,
 		"SELECT name, description, price_cents FROM ingredients WHERE id = ?", id,
 	).Scan(&in.Name, &in.Description, &in.PriceCents)
 	if errors.Is(err, sql.ErrNoRows) {

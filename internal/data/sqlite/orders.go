@@ -124,7 +124,7 @@ func hasItems(ctx context.Context, tx *sql.Tx, id int64, items []data.OrderItem)
 // ErrNotFound.
 func (db *DB) OrderIDByKey(ctx context.Context, key string) (int64, error) {
 	var id int64
-	err := db.Read.QueryRowContext(ctx, "SELECT id FROM orders WHERE checkout_key = ?", key).Scan(&id)
+	err := db.reads.QueryRowContext(ctx, "SELECT id FROM orders WHERE checkout_key = ?", key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, data.ErrNotFound
 	}
@@ -148,7 +148,7 @@ func newOrderID() int64 {
 func (db *DB) Order(ctx context.Context, id int64) (data.Order, error) {
 	o := data.Order{ID: id}
 	var userID sql.Null[int64]
-	err := db.Read.QueryRowContext(ctx,
+	err := db.reads.QueryRowContext(ctx,
 		"SELECT user_id, customer_name, customer_email, total_cents, created_at FROM orders WHERE id = ?", id,
 	).Scan(&userID, &o.CustomerName, &o.CustomerEmail, &o.TotalCents, &o.CreatedAt)
 	o.UserID = userID.V
@@ -159,7 +159,7 @@ func (db *DB) Order(ctx context.Context, id int64) (data.Order, error) {
 		return data.Order{}, err
 	}
 
-	rows, err := db.Read.QueryContext(ctx, `
+	rows, err := db.reads.QueryContext(ctx, `
 		SELECT l.ingredient_id, i.name, l.qty, l.unit_price_cents
 		FROM order_lines l JOIN ingredients i ON i.id = l.ingredient_id
 		WHERE l.order_id = ? ORDER BY l.ingredient_id`, id)
@@ -180,7 +180,7 @@ func (db *DB) Order(ctx context.Context, id int64) (data.Order, error) {
 // OrdersOfUser returns the latest limit orders of account userID, the
 // newest first.
 func (db *DB) OrdersOfUser(ctx context.Context, userID int64, limit int) ([]data.OrderSummary, error) {
-	rows, err := db.Read.QueryContext(ctx,
+	rows, err := db.reads.QueryContext(ctx,
 		"SELECT id, total_cents, created_at FROM orders WHERE user_id = ? ORDER BY account_order DESC LIMIT ?",
 		userID, limit)
 	if err != nil {

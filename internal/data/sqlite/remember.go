@@ -40,7 +40,7 @@ func (db *DB) SetRememberToken(ctx context.Context, id, selector, secretHash str
 func (db *DB) RememberedSession(ctx context.Context, selector string, now time.Time) (data.AccountSession, data.RememberSecrets, error) {
 	var secrets data.RememberSecrets
 	var previous, rotated sql.NullString
-	s, err := scanAccountSession(db.Read.QueryRowContext(ctx,
+	s, err := scanAccountSession(db.reads.QueryRowContext(ctx,
 		"SELECT "+accountSessionColumns+", remember_hash, remember_previous_hash, remember_rotated_at"+
 			" FROM account_sessions WHERE remember_selector = ? AND remember_expires_at > ?",
 		selector, formatTime(now)), &secrets.Hash, &previous, &rotated)

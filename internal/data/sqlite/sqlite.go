@@ -36,6 +36,7 @@ import (
 type DB struct {
 	Write *sql.DB
 	Read  *sql.DB
+	reads *preparedReads // Read's queries of this package, prepared
 	path  string
 	id    string // app_database.id, read once at Open
 
@@ -138,7 +139,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	}
 	prober.SetMaxOpenConns(1)
 
-	db := &DB{Write: write, Read: read, path: path, id: id, checkpointer: checkpointer, prober: prober,
+	db := &DB{Write: write, Read: read, reads: &preparedReads{pool: read}, path: path, id: id, checkpointer: checkpointer, prober: prober,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.checkpointLoop()
 	return db, nil
@@ -155,7 +156,7 @@ func (db *DB) ID() string { return db.id }
 func (db *DB) Close() error {
 	db.stopOnce.Do(func() { close(db.stop) })
 	<-db.stopped
-	return errors.Join(db.prober.Close(), db.checkpointer.Close(), db.Read.Close(), db.Write.Close())
+	return errors.Join(db.reads.Close(), db.prober.Close(), db.checkpointer.Close(), db.Read.Close(), db.Write.Close())
 }
 
 // checkpointLoop copies the WAL into the database file every
@@ -245,7 +246,7 @@ func (db *DB) Check(ctx context.Context) error {
 		return err
 	}
 	var n int
-	if err := db.Read.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE rowid = 1").Scan(&n); err != nil {
+	if err := db.reads.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE rowid = 1").Scan(&n); err != nil {
 		return err
 	}
 

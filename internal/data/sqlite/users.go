@@ -51,7 +51,7 @@ const selectUser = "SELECT id, name, email, password_hash, created_at FROM users
 func (db *DB) user(ctx context.Context, query string, arg any) (data.User, error) {
 	var u data.User
 	var created string
-	err := db.Read.QueryRowContext(ctx, query, arg).Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &created)
+	err := db.reads.QueryRowContext(ctx, query, arg).Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return data.User{}, data.ErrNotFound
 	}
