@@ -18,7 +18,7 @@ import (
 // {"items":[...],"totalCents":N}.
 func (s *Server) handleCartShow(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	catalog, err := s.db.Ingredients(ctx)
+	catalog, err := s.catalog.Ingredients(ctx)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -95,7 +95,7 @@ func (s *Server) refuseCartForm(w http.ResponseWriter, r *http.Request, form car
 		s.clientError(w, r, http.StatusUnprocessableEntity, strings.Join(messages, " "))
 		return
 	}
-	catalog, err := s.db.Ingredients(r.Context())
+	catalog, err := s.catalog.Ingredients(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -195,7 +195,7 @@ func (s *Server) handleCartClear(w http.ResponseWriter, r *http.Request) {
 // has one: an id a form sends that is not there is the client's mistake,
 // not an error.
 func (s *Server) lookupIngredient(ctx context.Context, id int64) (data.Ingredient, bool, error) {
-	in, err := s.db.Ingredient(ctx, id)
+	in, err := s.catalog.Ingredient(ctx, id)
 	if errors.Is(err, data.ErrNotFound) {
 		return in, false, nil
 	}

@@ -13,7 +13,7 @@ import (
 // handleIngredientList shows the catalog, each ingredient with an
 // add-to-cart form.
 func (s *Server) handleIngredientList(w http.ResponseWriter, r *http.Request) {
-	list, err := s.db.Ingredients(r.Context())
+	list, err := s.catalog.Ingredients(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -31,7 +31,7 @@ func (s *Server) handleIngredientShow(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	in, err := s.db.Ingredient(r.Context(), id)
+	in, err := s.catalog.Ingredient(r.Context(), id)
 	if err != nil {
 		s.notFoundOr(w, r, err)
 		return

@@ -59,6 +59,10 @@ const DefaultRememberFor = 30 * 24 * time.Hour
 // loginLimit is how many sign-ins one email may try: 5 in 15 minutes.
 var loginLimit = data.LoginLimit{Attempts: 5, Window: 15 * time.Minute}
 
+// catalogMaxAge is how long pages show a copy of the catalog before it is
+// read again: how soon an edit of the ingredients table shows.
+const catalogMaxAge = time.Second
+
 // SessionStats is what the session inspector reads from the store: each
 // store's package answers it (see session.Stats).
 type SessionStats = session.Stats
@@ -70,6 +74,7 @@ type SessionLocker = lock.Locker
 // Server holds the application's dependencies and serves its pages.
 type Server struct {
 	db       data.Store
+	catalog  *data.Catalog // db's ingredients, read at most every catalogMaxAge
 	sessions *scs.SessionManager
 	stats    SessionStats
 	logger   *slog.Logger
@@ -116,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		db:       cfg.DB,
+		catalog:  data.NewCatalog(cfg.DB, catalogMaxAge),
 		sessions: cfg.Sessions,
 		stats:    cfg.Stats,
 		logger:   cfg.Logger,
