@@ -133,7 +133,7 @@ func BenchmarkSessionSize(b *testing.B) {
 			st.catalog(b, srv)
 			for _, lines := range []int{1, 10, 100} {
 				b.Run(fmt.Sprintf("lines=%d", lines), func(b *testing.B) {
-					visitors := buildSessions(b, srv.URL, lines)
+					visitors := buildSessions(b, srv.URL, lines, sizeCatalog)
 					// The size of one session, as the store holds it, and as
 					// the inspector reports it; they must agree.
 					bytes := storedBytes(b, st, srv, visitors[0])
@@ -152,6 +152,19 @@ func BenchmarkSessionSize(b *testing.B) {
 			}
 		})
 	}
+
+	// The cart page lists the whole catalog: the same carts with the 12
+	// ingredients the app ships with, to tell what the catalog costs from
+	// what the lines cost.
+	b.Run("sqlite-catalog12", func(b *testing.B) {
+		srv := startServer(b)
+		for _, lines := range []int{1, 10} {
+			b.Run(fmt.Sprintf("lines=%d/cart", lines), func(b *testing.B) {
+				res := loadSessions(b, srv.URL, "/cart", buildSessions(b, srv.URL, lines, 12), srv.cmd.Process.Pid)
+				res.report(b)
+			})
+		}
+	})
 
 	b.Run("cookie-4KB", cookieMark)
 }
@@ -210,10 +223,10 @@ type sizeVisitor struct {
 }
 
 // buildSessions makes *sizeVisitors sessions through the app: each views
-// the last 10 ingredients of the catalog (a full recently-viewed list),
-// adds ingredients 1 to lines with qty sizeQty, and shows the cart once,
-// which drops the flash of the last add.
-func buildSessions(b *testing.B, base string, lines int) []sizeVisitor {
+// the last 10 ingredients of a catalog of catalog ingredients (a full
+// recently-viewed list), adds ingredients 1 to lines with qty sizeQty, and
+// shows the cart once, which drops the flash of the last add.
+func buildSessions(b *testing.B, base string, lines, catalog int) []sizeVisitor {
 	b.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
@@ -250,7 +263,7 @@ func buildSessions(b *testing.B, base string, lines int) []sizeVisitor {
 					}
 					return true
 				}
-				for id := sizeCatalog - maxRecent + 1; id <= sizeCatalog; id++ {
+				for id := catalog - maxRecent + 1; id <= catalog; id++ {
 					if !send(http.MethodGet, fmt.Sprintf("/ingredients/%d", id), nil, http.StatusOK) {
 						return
 					}
@@ -391,7 +404,7 @@ func loadSessions(b *testing.B, base, path string, visitors []sizeVisitor, pid i
 func cookieMark(b *testing.B) {
 	srv := startServer(b)
 	addIngredientsSQLite(b, srv)
-	v := buildSessions(b, srv.URL, 1)[0]
+	v := buildSessions(b, srv.URL, 1, sizeCatalog)[0]
 	var stored []byte
 	if err := dbReadOnly(b, srv.DBPath).QueryRow(`SELECT data FROM sessions WHERE token = ?`, storeKey(v.token)).Scan(&stored); err != nil {
 		b.Fatal(err)
