@@ -40,8 +40,8 @@ func BenchmarkHash(b *testing.B) {
 }
 
 // BenchmarkVerifyParallel is sign-in under load: many requests verify at
-// once, at most GOMAXPROCS at a time. ns/op is then the time per sign-in
-// of the whole machine, the inverse of its sign-in throughput.
+// once, at most DefaultConcurrency at a time. ns/op is then the time per
+// sign-in of the whole machine, the inverse of its sign-in throughput.
 //
 //	go test ./internal/password -run '^$' -bench VerifyParallel -cpu 2,8
 func BenchmarkVerifyParallel(b *testing.B) {

@@ -76,10 +76,10 @@ type Config struct {
 	// Params are used by Hash, and are what NeedsRehash compares with.
 	Params Params
 
-	// Concurrency is how many hashes may run at once; 0 means GOMAXPROCS.
-	// Each holds Params.Memory while it runs and keeps a core busy, so this
-	// bounds both the memory hashing takes and how much CPU is left for
-	// the pages.
+	// Concurrency is how many hashes may run at once; 0 means
+	// DefaultConcurrency. Each holds Params.Memory while it runs and keeps
+	// a core busy, so this bounds both the memory hashing takes and how
+	// much CPU is left for the pages.
 	Concurrency int
 
 	// MaxWait is how long a call waits for its turn before it gives up
@@ -92,6 +92,15 @@ type Config struct {
 	// than run. Set it to the old value when lowering Params.Memory, until
 	// every stored hash has been rehashed.
 	MaxMemory uint32
+}
+
+// DefaultConcurrency is one hash per core but one, and at least one: a
+// flood of sign-ins then always leaves a core to the pages. With a hash on
+// every core, page requests waited behind hashes for the CPU, and under a
+// flood of wrong passwords their p99 was several times longer
+// (BenchmarkSignInAttack in e2e/attack_bench_test.go).
+func DefaultConcurrency() int {
+	return max(1, runtime.GOMAXPROCS(0)-1)
 }
 
 // Hasher hashes and verifies passwords, at most Concurrency at a time.
@@ -114,7 +123,7 @@ func New(cfg Config) (*Hasher, error) {
 		return nil, errors.New("password: Concurrency and MaxWait must not be negative")
 	}
 	if cfg.Concurrency == 0 {
-		cfg.Concurrency = runtime.GOMAXPROCS(0)
+		cfg.Concurrency = DefaultConcurrency()
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = time.Second

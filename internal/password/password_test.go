@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -305,6 +306,35 @@ func TestConcurrencyIsBounded(t *testing.T) {
 		}
 		wg.Wait()
 	})
+}
+
+// By default a Hasher runs one hash per core but one, and at least one,
+// so that a flood of sign-ins leaves a core to the pages.
+func TestDefaultConcurrencyLeavesACore(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	tests := []struct{ procs, want int }{
+		{1, 1},
+		{2, 1},
+		{4, 3},
+		{8, 7},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", tt.procs), func(t *testing.T) {
+			runtime.GOMAXPROCS(tt.procs)
+			if got := password.DefaultConcurrency(); got != tt.want {
+				t.Errorf("DefaultConcurrency: got %d, want %d", got, tt.want)
+			}
+			// A Hasher with Concurrency 0 has that many slots: with them
+			// all taken, the next hash gives up.
+			h := newHasher(t, password.Config{MaxWait: time.Millisecond})
+			for range tt.want {
+				defer h.HoldSlot()()
+			}
+			if _, err := h.Hash(context.Background(), "password"); !errors.Is(err, password.ErrBusy) {
+				t.Errorf("Hash with %d slots taken: got %v, want ErrBusy", tt.want, err)
+			}
+		})
+	}
 }
 
 func TestNewRefusesUnsafeSettings(t *testing.T) {
