@@ -46,12 +46,17 @@ import (
 // One answer is expected now and then and only counted: a 503 to a sign-in
 // with Retry-After, when the server already hashes as many passwords as it
 // has cores (the visitor waits and sends the form again).
-var mixVisitors = flag.Int("mix.visitors", 500, "returning visitors of the mixed load, each with an account")
+var (
+	mixVisitors = flag.Int("mix.visitors", 500, "returning visitors of the mixed load, each with an account")
+	mixOnly     = flag.String("mix.only", "", "one action of mixActions (such as \"cart add\") for every visit, to see what it costs alone")
+)
 
 // mixActions are what a visitor does, with how often, in percent. Most
-// visits read the catalog; a sign-in is rare, as in a real shop where a
-// session lasts for days, and costly: each one hashes a password (about
-// 40 ms of a core).
+// visits read the catalog. A sign-in is rare, as in a real shop where a
+// session lasts for days, and costly: it hashes a password, some 40 ms of
+// a core on an idle machine, where any other page takes well under one.
+// At 2% the sign-ins still take most of the server's CPU; at 5% the
+// server hashes as fast as it can and answers 503s.
 var mixActions = []struct {
 	name    string
 	percent int
@@ -359,7 +364,8 @@ func (w *mixWorker) signOutAndIn(v *mixVisitor) error {
 	if _, err := w.page(v, "/login"); err != nil {
 		return err
 	}
-	if err := w.signIn(v); err != nil {
+	form := url.Values{"email": {v.email}, "password": {mixPassword}}
+	if err := w.hashingForm(v, "/login", form); err != nil {
 		return err
 	}
 	v.signedIn = true
@@ -367,13 +373,13 @@ func (w *mixWorker) signOutAndIn(v *mixVisitor) error {
 	return err
 }
 
-// signIn sends the sign-in form until it is answered 303 to /account. A
-// 503 with Retry-After says that the server hashes as many passwords as it
-// can already: the visitor waits as long as it says and tries again.
-func (w *mixWorker) signIn(v *mixVisitor) error {
-	form := url.Values{"email": {v.email}, "password": {mixPassword}}
+// hashingForm sends a form that hashes a password (sign-up, sign-in) until
+// it is answered 303 to /account. A 503 with Retry-After says that the
+// server hashes as many passwords as it can already: the visitor waits as
+// long as it says and sends the form again.
+func (w *mixWorker) hashingForm(v *mixVisitor, path string, form url.Values) error {
 	for range 10 {
-		a, err := w.send(v, http.MethodPost, "/login", form)
+		a, err := w.send(v, http.MethodPost, path, form)
 		if err != nil {
 			return err
 		}
@@ -387,12 +393,12 @@ func (w *mixWorker) signIn(v *mixVisitor) error {
 			time.Sleep(time.Duration(max(seconds, 1)) * time.Second)
 		case a.status == http.StatusTooManyRequests:
 			w.limited++
-			return fmt.Errorf("POST /login: 429, the account's sign-in limit: %s", pageText(a.body))
+			return fmt.Errorf("POST %s: 429, the account's sign-in limit: %s", path, pageText(a.body))
 		default:
-			return fmt.Errorf("POST /login: status %d to %q, want 303 to /account\n%s", a.status, a.header.Get("Location"), pageText(a.body))
+			return fmt.Errorf("POST %s: status %d to %q, want 303 to /account\n%s", path, a.status, a.header.Get("Location"), pageText(a.body))
 		}
 	}
-	return errors.New("POST /login: 503 ten times")
+	return fmt.Errorf("POST %s: 503 ten times", path)
 }
 
 // checkOut opens the cart page and sends its checkout form, with the key
@@ -429,6 +435,24 @@ func (w *mixWorker) checkOut(v *mixVisitor) error {
 func runMix(b *testing.B, instances int, start func() *server) {
 	b.Helper()
 	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as in runLoad
+	total := 0
+	for _, a := range mixActions {
+		total += a.percent
+	}
+	if total != 100 {
+		b.Fatalf("mixActions add up to %d%%, want 100%%", total)
+	}
+	var only func(*mixWorker, *mixVisitor) error
+	if *mixOnly != "" {
+		for _, a := range mixActions {
+			if a.name == *mixOnly {
+				only = a.do
+			}
+		}
+		if only == nil {
+			b.Fatalf("-mix.only %q: no such action", *mixOnly)
+		}
+	}
 	var servers []*server
 	addrs, pid := startInstances(b, instances, func() *server {
 		srv := start()
@@ -461,8 +485,8 @@ func runMix(b *testing.B, instances int, start func() *server) {
 		}
 	}
 
-	// Sign-ups hash a password each: a few at a time, so that none waits
-	// long enough for a 503.
+	// Sign-ups hash a password each: a few at a time, so that few wait long
+	// enough for a 503.
 	var wg sync.WaitGroup
 	signups := min(conns, 4)
 	errs := make([]error, signups)
@@ -472,11 +496,12 @@ func runMix(b *testing.B, instances int, start func() *server) {
 			for i := s; i < len(visitors) && errs[s] == nil; i += signups {
 				v := visitors[i]
 				form := url.Values{"name": {v.name}, "email": {v.email}, "password": {mixPassword}}
-				if _, errs[s] = w.submit(v, "/signup", form, "/account"); errs[s] == nil {
+				if errs[s] = w.hashingForm(v, "/signup", form); errs[s] == nil {
 					v.signedIn = true
 				}
 			}
 			delete(w.latencies, "signup")
+			w.busy = 0
 		})
 	}
 	wg.Wait()
@@ -486,14 +511,10 @@ func runMix(b *testing.B, instances int, start func() *server) {
 
 	// The load: each worker takes its share of the visitors in turn, and
 	// each visitor does one action, picked by mixActions's percentages.
-	total := 0
-	for _, a := range mixActions {
-		total += a.percent
-	}
-	if total != 100 {
-		b.Fatalf("mixActions add up to %d%%, want 100%%", total)
-	}
 	pick := func(w *mixWorker) func(*mixWorker, *mixVisitor) error {
+		if only != nil {
+			return only
+		}
 		n := w.rng.IntN(100)
 		for _, a := range mixActions {
 			if n -= a.percent; n < 0 {
