@@ -354,8 +354,12 @@ func (w *mixWorker) viewCart(v *mixVisitor) error {
 // home page, opens the sign-in form and sends it, and lands on the
 // account page.
 func (w *mixWorker) signOutAndIn(v *mixVisitor) error {
-	if _, err := w.submit(v, "/logout", url.Values{}, "/"); err != nil {
+	loc, err := w.submit(v, "/logout", url.Values{}, "/")
+	if err != nil {
 		return err
+	}
+	if loc != "/" {
+		return fmt.Errorf("POST /logout: 303 to %q, want /", loc)
 	}
 	v.signedIn, v.cart, v.views = false, map[int64]int{}, 0
 	if _, err := w.page(v, "/"); err != nil {
@@ -369,7 +373,7 @@ func (w *mixWorker) signOutAndIn(v *mixVisitor) error {
 		return err
 	}
 	v.signedIn = true
-	_, err := w.page(v, "/account")
+	_, err = w.page(v, "/account")
 	return err
 }
 
