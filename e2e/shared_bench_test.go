@@ -24,26 +24,41 @@ func loadRedis(b *testing.B, instances int) {
 }
 
 func loadPostgres(b *testing.B, instances int, args ...string) {
+	loadShared(b, instances, postgresServers(b, args...))
+}
+
+// postgresServers makes a PostgreSQL database and returns a function that
+// starts a server on it, with args: its data, and unless args say another
+// -store, its sessions.
+func postgresServers(b *testing.B, args ...string) func() *server {
 	db := pgtest.Start(b).NewDatabase(b)
-	loadShared(b, instances, func() *server { return startServerOn(b, db, args...) })
+	return func() *server { return startServerOn(b, db, args...) }
 }
 
 // loadShared starts instances servers with start and loads them.
 func loadShared(b *testing.B, instances int, start func() *server) {
-	var addrs []string
-	var pid int
+	addrs, pid := startInstances(b, instances, start)
+	base := "http://" + addrs[0]
+	if instances > 1 {
+		base = "http://" + roundRobinFront(b, addrs)
+	}
+	res := runLoad(b, base, "session", pid, fixedTime(*loadDuration))
+	res.report(b)
+}
+
+// startInstances starts instances servers with start and returns their
+// host:port addresses, and the process id of the server if there is only
+// one: with several, the CPU and memory of one of them would mislead.
+func startInstances(b *testing.B, instances int, start func() *server) (addrs []string, pid int) {
 	for range instances {
 		srv := start()
 		addrs = append(addrs, srv.URL[len("http://"):])
 		pid = srv.cmd.Process.Pid
 	}
-	base := "http://" + addrs[0]
 	if instances > 1 {
-		base = "http://" + roundRobinFront(b, addrs)
-		pid = 0 // the CPU and memory of one of several would mislead
+		pid = 0
 	}
-	res := runLoad(b, base, "session", pid, fixedTime(*loadDuration))
-	res.report(b)
+	return addrs, pid
 }
 
 // roundRobinFront listens on a free loopback port and hands each new
