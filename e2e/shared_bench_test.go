@@ -12,8 +12,11 @@ import (
 // loadRedis and loadPostgres run the load benchmark (BenchmarkLoad's
 // runLoad) against instances servers sharing one Redis, or one PostgreSQL
 // database for both their data and their sessions. With more than one, the
-// load goes through a round-robin front, so that one visitor's requests
-// reach every instance. Every process runs on this one machine: two
+// load goes through a round-robin front. runLoad gives each visitor to one
+// worker and each worker one connection, so a visitor's requests all reach
+// the instance its worker's connection landed on: the figures are two
+// instances sharing one store, not sessions moving between them
+// (BenchmarkMix alternates every request between the instances). Every process runs on this one machine: two
 // instances share its cores (with Redis or PostgreSQL too), so the figures
 // show what sharing costs, not how far it scales.
 //
@@ -63,9 +66,7 @@ func startInstances(b *testing.B, instances int, start func() *server) (addrs []
 
 // roundRobinFront listens on a free loopback port and hands each new
 // connection to the next of addrs, as a layer-4 load balancer (a
-// Kubernetes Service, HAProxy in TCP mode) does. The load's client spreads
-// each visitor's requests over its pooled connections, so they land on
-// every instance.
+// Kubernetes Service, HAProxy in TCP mode) does.
 func roundRobinFront(b *testing.B, addrs []string) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
