@@ -171,7 +171,8 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		// Whoever holds a session cookie must not try passwords here faster
 		// than at the sign-in form: the attempts count against the same
 		// limit, for the account's email.
-		minutes, blocked, err := s.countAttempt(w, r, account.Email)
+		now := time.Now()
+		minutes, blocked, err := s.countAttempt(w, r, account.Email, now)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -184,6 +185,8 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		}
 		ok, err := s.passwords.Verify(ctx, current, account.PasswordHash)
 		if err != nil {
+			// Not checked, so not counted: see handleLogin.
+			s.forgetAttempt(r, account.Email, now)
 			s.serverError(w, r, err)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -28,7 +29,10 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 // handleLogin checks the email and password and signs the session in.
 // Attempts are counted per email before the password is checked, and
 // after loginLimit's failures the email is refused for a while, so that
-// nobody can try passwords for an account faster than that.
+// nobody can try passwords for an account faster than that. What counts
+// is a password checked and found wrong: an attempt whose password could
+// not be checked is taken back (forgetAttempt), and a success clears the
+// email's attempts.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
@@ -45,7 +49,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ctx := r.Context()
-	minutes, blocked, err := s.countAttempt(w, r, form.Email)
+	now := time.Now()
+	minutes, blocked, err := s.countAttempt(w, r, form.Email, now)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -62,6 +67,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		// The password was not checked: the hasher was busy (a 503), the
+		// request ended, or the database failed. Counted, five such answers
+		// in a row would lock out someone typing the right password.
+		s.forgetAttempt(r, form.Email, now)
 		s.serverError(w, r, err)
 		return
 	}
@@ -110,12 +119,11 @@ func (s *Server) checkCredentials(ctx context.Context, email, password string) (
 }
 
 // countAttempt counts an attempt to check the password of the account with
-// email, before it is checked. If the email has had loginLimit's attempts
-// in its window already, the attempt is refused: blocked is true, the
-// Retry-After header says in whole seconds, rounded up, when the oldest of
-// them leaves the window, and minutes says it for a person.
-func (s *Server) countAttempt(w http.ResponseWriter, r *http.Request, email string) (minutes int, blocked bool, err error) {
-	now := time.Now()
+// email, at now, before it is checked. If the email has had loginLimit's
+// attempts in its window already, the attempt is refused: blocked is true,
+// the Retry-After header says in whole seconds, rounded up, when the
+// oldest of them leaves the window, and minutes says it for a person.
+func (s *Server) countAttempt(w http.ResponseWriter, r *http.Request, email string, now time.Time) (minutes int, blocked bool, err error) {
 	retryAt, blocked, err := s.db.RecordLoginAttempt(r.Context(), loginLimit, email, now)
 	if err != nil || !blocked {
 		return 0, false, err
@@ -123,6 +131,26 @@ func (s *Server) countAttempt(w http.ResponseWriter, r *http.Request, email stri
 	seconds := int(math.Ceil(retryAt.Sub(now).Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(seconds))
 	return int(math.Ceil(float64(seconds) / 60)), true, nil
+}
+
+// forgetTimeout bounds how long forgetAttempt may take, once the request
+// has no deadline of its own: as long as a SQLite write may wait for the
+// lock (busy_timeout).
+const forgetTimeout = 5 * time.Second
+
+// forgetAttempt takes back the attempt that countAttempt counted at at,
+// whose password could not be checked. checkCredentials's errors all come
+// before a password is hashed (Verify and DummyVerify hash last and then
+// return no error), so no answer to a guess is forgotten. The request may
+// have ended, which is one reason the check did not happen: the delete
+// does not stop with it. If it fails, the attempt stays counted, as it
+// did before there was a way to take it back.
+func (s *Server) forgetAttempt(r *http.Request, email string, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), forgetTimeout)
+	defer cancel()
+	if err := s.db.ForgetLoginAttempt(ctx, email, at); err != nil {
+		s.logRequest(r, slog.LevelWarn, "forget a sign-in attempt whose password was not checked", slog.Any("error", err))
+	}
 }
 
 // handleLogout signs the session out: its row in the index and its data

@@ -48,6 +48,7 @@ type appOptions struct {
 	rememberFor time.Duration
 	locker      web.SessionLocker // nil: the program's default
 	fence       bool              // the SQLite store checks the request's lock in its commit
+	passwords   *password.Hasher  // nil: testHasher's
 }
 
 func newTestApp(t *testing.T, opts appOptions) *testApp {
@@ -90,7 +91,10 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 	}
 	t.Cleanup(func() { store.Close() })
 
-	passwords := testHasher(t)
+	passwords := opts.passwords
+	if passwords == nil {
+		passwords = testHasher(t)
+	}
 	srv, err := web.New(web.Config{
 		DB: db,
 		Sessions: web.NewSessionManager(store, web.SessionOptions{
@@ -113,11 +117,14 @@ func newTestApp(t *testing.T, opts appOptions) *testApp {
 	return &testApp{db: db, dbPath: path, url: ts.URL, log: logs, passwords: passwords, store: store}
 }
 
+// testParams are argon2id's smallest cost.
+var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
 // testHasher hashes passwords with argon2id at its smallest cost, so that
 // tests of the web layer spend their time on it rather than on hashing.
 func testHasher(t testing.TB) *password.Hasher {
 	t.Helper()
-	h, err := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	h, err := password.New(password.Config{Params: testParams})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,8 +196,10 @@ type Store interface {
 	// the window ending at now, it records nothing and returns blocked, with
 	// the time the oldest of those leaves the window: the caller refuses the
 	// attempt without checking the password and answers 429 with Retry-After.
-	// A successful sign-in then calls ClearLoginAttempts, so what stays
-	// counted are the failures.
+	// An attempt whose password could not be checked (the hasher was busy,
+	// the request ended, the database failed) is then taken back with
+	// ForgetLoginAttempt, and a successful sign-in calls ClearLoginAttempts,
+	// so what stays counted are the failures.
 	//
 	// Counting before the check, in one write transaction, makes the limit
 	// exact: were failures counted after it, a burst of concurrent guesses
@@ -207,6 +209,12 @@ type Store interface {
 	// is a row until the window has passed, whether or not an account has the
 	// email.
 	RecordLoginAttempt(ctx context.Context, limit LoginLimit, email string, now time.Time) (retryAt time.Time, blocked bool, err error)
+	// ForgetLoginAttempt forgets the one attempt of email, in any case, that
+	// RecordLoginAttempt counted at at: the caller could not check its
+	// password, so it was no guess. If several attempts of email share that
+	// time, one of them is forgotten; if none has it (it has left the window
+	// already), nothing is, and that is no error.
+	ForgetLoginAttempt(ctx context.Context, email string, at time.Time) error
 	// ClearLoginAttempts forgets email's attempts, in any case: the caller has
 	// just signed in with it.
 	ClearLoginAttempts(ctx context.Context, email string) error

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"ChangePassword", testChangePassword},
 
 		{"RecordLoginAttempt", testRecordLoginAttempt},
+		{"ForgetLoginAttempt", testForgetLoginAttempt},
 		{"ClearLoginAttempts", testClearLoginAttempts},
 		{"LoginAttemptsStayBounded", testLoginAttemptsStayBounded},
 		{"LoginAttemptsAreExactUnderConcurrency", testLoginAttemptsAreExactUnderConcurrency},

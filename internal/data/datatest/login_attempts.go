@@ -89,6 +89,56 @@ func testRecordLoginAttempt(t *testing.T, open func(*testing.T) DB) {
 	}
 }
 
+func testForgetLoginAttempt(t *testing.T, open func(*testing.T) DB) {
+	ctx := context.Background()
+	db := open(t)
+	// Two of Ada's attempts at t0, one a minute later, and one of Bob's at t0.
+	runAttempts(t, db, []attempt{
+		{"ada@example.com", 0, false, 0}, {"ada@example.com", 0, false, 0},
+		{"ada@example.com", time.Minute, false, 0}, {"bob@example.com", 0, false, 0},
+	})
+	counts := func() (ada, bob int) {
+		t.Helper()
+		return count(t, db, "SELECT count(*) FROM login_attempts WHERE email = 'ada@example.com'"),
+			count(t, db, "SELECT count(*) FROM login_attempts WHERE email = 'bob@example.com'")
+	}
+
+	steps := []struct {
+		name     string
+		email    string
+		at       time.Duration // after t0
+		ada, bob int           // the attempts left after it
+	}{
+		{"one of two attempts at the same time, typed in capitals", "ADA@example.com", 0, 2, 1},
+		{"the other one", "ada@example.com", 0, 1, 1},
+		{"none left at that time: nothing, and no error", "ada@example.com", 0, 1, 1},
+		{"an email without attempts: nothing, and no error", "nobody@example.com", 0, 1, 1},
+		{"a time without attempts: nothing, and no error", "bob@example.com", time.Second, 1, 1},
+		{"Ada's last", "ada@example.com", time.Minute, 0, 1},
+	}
+	for _, step := range steps {
+		if err := db.ForgetLoginAttempt(ctx, step.email, t0.Add(step.at)); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if ada, bob := counts(); ada != step.ada || bob != step.bob {
+			t.Errorf("%s: got %d attempts of Ada's and %d of Bob's, want %d and %d", step.name, ada, bob, step.ada, step.bob)
+		}
+	}
+
+	// A forgotten attempt does not count: five attempts, one forgotten, and
+	// a sixth is allowed; the limit then holds as before.
+	runAttempts(t, db, []attempt{
+		{"carol@example.com", 0, false, 0}, {"carol@example.com", time.Minute, false, 0}, {"carol@example.com", 2 * time.Minute, false, 0},
+		{"carol@example.com", 3 * time.Minute, false, 0}, {"carol@example.com", 4 * time.Minute, false, 0},
+	})
+	if err := db.ForgetLoginAttempt(ctx, "carol@example.com", t0.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	runAttempts(t, db, []attempt{
+		{"carol@example.com", 5 * time.Minute, false, 0}, {"carol@example.com", 6 * time.Minute, true, 15 * time.Minute},
+	})
+}
+
 func testClearLoginAttempts(t *testing.T, open func(*testing.T) DB) {
 	ctx := context.Background()
 	db := open(t)

@@ -23,8 +23,10 @@ const loginAttemptsLock = 0x6c6f6769 // "logi"
 // the window ending at now, it records nothing and returns blocked, with
 // the time the oldest of those leaves the window: the caller refuses the
 // attempt without checking the password and answers 429 with Retry-After.
-// A successful sign-in then calls ClearLoginAttempts, so what stays
-// counted are the failures.
+// An attempt whose password could not be checked (the hasher was busy,
+// the request ended, the database failed) is then taken back with
+// ForgetLoginAttempt, and a successful sign-in calls ClearLoginAttempts,
+// so what stays counted are the failures.
 //
 // Counting before the check, in one transaction, makes the limit exact
 // only if two attempts at one email cannot count at once: under READ
@@ -87,6 +89,24 @@ func (db *DB) RecordLoginAttempt(ctx context.Context, limit data.LoginLimit, ema
 		return time.Time{}, false, fmt.Errorf("record login attempt: %w", err)
 	}
 	return retryAt, blocked, nil
+}
+
+// ForgetLoginAttempt forgets the one attempt of email, in any case, that
+// RecordLoginAttempt counted at at: the caller could not check its
+// password. Attempts that share email and time are the same but for their
+// id, so the subquery picks one by it. A row that another call is deleting
+// is skipped rather than waited for: were two attempts at the same
+// millisecond forgotten at once, both would otherwise pick the same row,
+// and the second delete would find it gone and leave the other counted.
+func (db *DB) ForgetLoginAttempt(ctx context.Context, email string, at time.Time) error {
+	if _, err := db.pool.Exec(ctx, `
+		DELETE FROM login_attempts WHERE id IN
+			(SELECT id FROM login_attempts WHERE lower(email) = lower($1 COLLATE "C") AND attempted_at = $2
+			 LIMIT 1 FOR UPDATE SKIP LOCKED)`,
+		email, ms(at)); err != nil {
+		return fmt.Errorf("forget login attempt: %w", err)
+	}
+	return nil
 }
 
 // ClearLoginAttempts forgets email's attempts, in any case: the caller has

@@ -15,8 +15,10 @@ import (
 // the window ending at now, it records nothing and returns blocked, with
 // the time the oldest of those leaves the window: the caller refuses the
 // attempt without checking the password and answers 429 with Retry-After.
-// A successful sign-in then calls ClearLoginAttempts, so what stays
-// counted are the failures.
+// An attempt whose password could not be checked (the hasher was busy,
+// the request ended, the database failed) is then taken back with
+// ForgetLoginAttempt, and a successful sign-in calls ClearLoginAttempts,
+// so what stays counted are the failures.
 //
 // Counting before the check, in one write transaction, makes the limit
 // exact: were failures counted after it, a burst of concurrent guesses
@@ -67,6 +69,21 @@ func (db *DB) RecordLoginAttempt(ctx context.Context, limit data.LoginLimit, ema
 		return time.Time{}, false, fmt.Errorf("record login attempt: %w", err)
 	}
 	return time.Time{}, false, tx.Commit()
+}
+
+// ForgetLoginAttempt forgets the one attempt of email, in any case, that
+// RecordLoginAttempt counted at at: the caller could not check its
+// password. Attempts that share email and time are the same but for their
+// rowid, so the subquery picks one by it; email's NOCASE collation makes
+// the = ignore case, as in the other queries.
+func (db *DB) ForgetLoginAttempt(ctx context.Context, email string, at time.Time) error {
+	if _, err := db.Write.ExecContext(ctx, `
+		DELETE FROM login_attempts WHERE rowid =
+			(SELECT rowid FROM login_attempts WHERE email = ? AND attempted_at = ? LIMIT 1)`,
+		email, formatTime(at)); err != nil {
+		return fmt.Errorf("forget login attempt: %w", err)
+	}
+	return nil
 }
 
 // ClearLoginAttempts forgets email's attempts, in any case: the caller has
