@@ -119,6 +119,7 @@ func BenchmarkLoad(b *testing.B) {
 		reportHandlerTimes(b, srv)
 		b.ReportMetric(cleanup.Seconds(), "cleanup-s")
 	})
+	b.Run("postgres-cleanup", loadPostgresCleanup) // growth_bench_test.go
 }
 
 // fixedTime lets the load run for d.
