@@ -119,6 +119,7 @@ func BenchmarkLoad(b *testing.B) {
 		reportHandlerTimes(b, srv)
 		b.ReportMetric(cleanup.Seconds(), "cleanup-s")
 	})
+	b.Run("postgres-cleanup", loadPostgresCleanup) // growth_bench_test.go
 }
 
 // fixedTime lets the load run for d.
@@ -183,6 +184,22 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // that process's CPU time and peak memory.
 func runLoad(b *testing.B, base, cookieName string, pid int, wait func(context.Context)) loadResult {
 	b.Helper()
+	visitors := make([]*cookiejar.Jar, *loadVisitors)
+	for i := range visitors {
+		var err error
+		if visitors[i], err = cookiejar.New(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return runLoadPaths(b, base, cookieName, pid, wait, visitors, func(int) string { return "/session-example" })
+}
+
+// runLoadPaths is runLoad with visitors of the caller's (whose jars may
+// already hold a session, signed in, say), each sending GET path(i), i
+// being its index in visitors.
+func runLoadPaths(b *testing.B, base, cookieName string, pid int, wait func(context.Context),
+	visitors []*cookiejar.Jar, path func(i int) string) loadResult {
+	b.Helper()
 	// The clients share the machine with the server, so they should take as
 	// little of it as they can. Their live heap is small and they allocate a
 	// lot, so Go's default GOGC=100 would collect many times a second.
@@ -192,7 +209,6 @@ func runLoad(b *testing.B, base, cookieName string, pid int, wait func(context.C
 	if err != nil {
 		b.Fatal(err)
 	}
-	target := base + "/session-example"
 
 	// A connection per worker, a cookie jar per visitor.
 	transports := make([]*connTransport, conns)
@@ -200,17 +216,11 @@ func runLoad(b *testing.B, base, cookieName string, pid int, wait func(context.C
 		transports[w] = &connTransport{addr: u.Host}
 		defer transports[w].close()
 	}
-	visitors := make([]*cookiejar.Jar, *loadVisitors)
-	for i := range visitors {
-		if visitors[i], err = cookiejar.New(nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// get sends one request from worker w as visitor jar.
-	get := func(w int, jar *cookiejar.Jar) (time.Duration, bool) {
-		client := http.Client{Jar: jar, Transport: transports[w]}
+	// get sends one request from worker w as visitor i.
+	get := func(w, i int) (time.Duration, bool) {
+		client := http.Client{Jar: visitors[i], Transport: transports[w]}
 		start := time.Now()
-		resp, err := client.Get(target)
+		resp, err := client.Get(base + path(i))
 		if err != nil {
 			return time.Since(start), false
 		}
@@ -233,7 +243,7 @@ func runLoad(b *testing.B, base, cookieName string, pid int, wait func(context.C
 	for w := range conns {
 		wg.Go(func() {
 			for i := w; i < len(visitors); i += conns {
-				if _, ok := get(w, visitors[i]); ok {
+				if _, ok := get(w, i); ok {
 					tokens[i] = token(visitors[i])
 				}
 			}
@@ -260,7 +270,7 @@ func runLoad(b *testing.B, base, cookieName string, pid int, wait func(context.C
 	for w := range conns {
 		wg.Go(func() {
 			for i := w; ctx.Err() == nil; {
-				d, ok := get(w, visitors[i])
+				d, ok := get(w, i)
 				latencies[w] = append(latencies[w], d)
 				if !ok {
 					failures[w]++

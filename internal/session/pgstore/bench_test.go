@@ -2,7 +2,10 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,3 +122,96 @@ func BenchmarkFindCommit(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDeleteExpired is what the cleanup costs the requests that run
+// beside it: the table holds expiredRows expired sessions, and while the
+// cleanup deletes them, 8 goroutines load and save sessions of their own
+// (FindCtx, then CommitCtx), as requests do. "one-statement" is the
+// cleanup as it was, a single DELETE of every expired row; "batched" is
+// DeleteExpired. Run it alone, once:
+//
+//	go test ./internal/session/pgstore -run '^$' -bench DeleteExpired -benchtime 1x
+func BenchmarkDeleteExpired(b *testing.B) {
+	for _, tt := range []struct {
+		name  string
+		clean func(*Store, context.Context) (int64, error)
+	}{
+		// The same load for as long as the one DELETE took, deleting
+		// nothing: what this machine does to the requests on its own.
+		{"none", func(s *Store, ctx context.Context) (int64, error) {
+			time.Sleep(4 * time.Second)
+			return expiredRows, nil
+		}},
+		{"one-statement", func(s *Store, ctx context.Context) (int64, error) {
+			tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`)
+			return tag.RowsAffected(), err
+		}},
+		{"batched", (*Store).DeleteExpired},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			store := newInstance(b, newDatabase(b), Config{})
+			ctx := context.Background()
+			if _, err := store.pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry)
+				SELECT md5(i::text), decode(repeat('ab', 200), 'hex'), now() - interval '1 day'
+				FROM generate_series(1, $1) i`, expiredRows); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := store.pool.Exec(ctx, `VACUUM ANALYZE sessions`); err != nil {
+				b.Fatal(err)
+			}
+
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			latencies := make([][]time.Duration, 8)
+			data := make([]byte, 200)
+			for w := range latencies {
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						key := session.HashToken(fmt.Sprintf("live-%d-%d", w, i%100))
+						start := time.Now()
+						if _, _, err := store.FindCtx(ctx, key); err != nil {
+							b.Error(err)
+							return
+						}
+						if err := store.CommitCtx(ctx, key, data, time.Now().Add(time.Hour)); err != nil {
+							b.Error(err)
+							return
+						}
+						latencies[w] = append(latencies[w], time.Since(start))
+					}
+				})
+			}
+			b.ResetTimer()
+			start := time.Now()
+			n, err := tt.clean(store, ctx)
+			took := time.Since(start)
+			close(stop)
+			wg.Wait()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n != expiredRows {
+				b.Fatalf("deleted %d rows, want %d", n, expiredRows)
+			}
+			all := slices.Sorted(slices.Values(slices.Concat(latencies...)))
+			if len(all) == 0 {
+				b.Fatal("no request completed")
+			}
+			fast, _ := slices.BinarySearch(all, 100*time.Millisecond+1)
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			b.ReportMetric(took.Seconds(), "delete-s")
+			b.ReportMetric(float64(len(all))/took.Seconds(), "requests/s")
+			b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
+			b.ReportMetric(ms(all[len(all)-1]), "max-ms")
+			b.ReportMetric(float64(len(all)-fast), "over100ms")
+		})
+	}
+}
+
+// expiredRows is how many expired sessions BenchmarkDeleteExpired deletes.
+const expiredRows = 1_000_000

@@ -270,20 +270,66 @@ func (s *Store) cleanupLoop(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// DeleteExpired deletes the expired sessions, with pgxstore's statement,
-// and the expired retired markers, and returns how many sessions it
-// deleted. A DELETE in PostgreSQL locks only the rows it deletes, so the
-// commits of other sessions go on beside it, and one statement does where
-// sqlitestore deletes in small batches.
+// Cleanup batches. One DELETE of every expired row locks only the rows it
+// deletes, so the commits of other sessions go on beside it; but it keeps
+// a core busy for as long as it takes, and the requests beside it wait for
+// CPU. With 1,000,000 expired rows (BenchmarkDeleteExpired, 2 shared
+// cores), it took 2 s, during which the p99 of a load/save rose from 7 ms
+// to 31 ms and one took 123 ms. As in sqlitestore, the cleanup deletes in
+// batches instead, each its own short statement, and pauses twice as long
+// as a batch took, and at least minCleanupPause, so that it takes at most a
+// third of a core: 27 s for the same rows, p99 12 ms, none over 100 ms.
+const (
+	cleanupBatch    = 1000
+	minCleanupPause = 10 * time.Millisecond
+)
+
+// DeleteExpired deletes the expired sessions in batches of cleanupBatch,
+// oldest first, then the expired retired markers, and returns how many
+// sessions it deleted. It stops early, with ctx's error, when ctx is done.
+//
+// Each batch starts where the last one ended (expiry >= from): the rows a
+// batch deletes stay in the expiry index until VACUUM, and a batch that
+// started from the beginning each time would step over every one the
+// batches before it deleted. A batch finds its rows by their place in the
+// table (ctid), as the one DELETE did, rather than by token, which would
+// look each one up again in the token index. A row saved again since the
+// batch found it has a new place, and a new expiry: it is not deleted.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`)
-	if err != nil {
-		return 0, err
+	var total int64
+	from := time.Time{}
+	for {
+		start := time.Now()
+		var n int64
+		var last *time.Time // NULL when the batch deleted nothing
+		err := s.pool.QueryRow(ctx, `
+			WITH deleted AS (
+				DELETE FROM sessions WHERE ctid = ANY (ARRAY (
+					SELECT ctid FROM sessions
+					WHERE expiry < current_timestamp AND expiry >= $1
+					ORDER BY expiry LIMIT $2
+				)) AND expiry < current_timestamp
+				RETURNING expiry
+			)
+			SELECT count(*), max(expiry) FROM deleted`, from, cleanupBatch).Scan(&n, &last)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < cleanupBatch {
+			break
+		}
+		from = *last
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(max(minCleanupPause, 2*time.Since(start))):
+		}
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions_retired WHERE expiry < current_timestamp`); err != nil {
-		return tag.RowsAffected(), err
+		return total, err
 	}
-	return tag.RowsAffected(), nil
+	return total, nil
 }
 
 // Row returns the size and expiry of the stored row of the session whose

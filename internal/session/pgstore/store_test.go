@@ -396,6 +396,33 @@ func TestCleanup(t *testing.T) {
 		}
 	})
 
+	t.Run("deletes more expired sessions than one batch holds, and keeps the others", func(t *testing.T) {
+		pool := newPool(t, newDatabase(t))
+		store := newStore(t, pool, Config{})
+		const expired = 2*cleanupBatch + cleanupBatch/2
+		if _, err := pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry)
+			SELECT 'expired-' || i, 'data', now() - interval '1 minute' FROM generate_series(1, $1) i`, expired); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Commit("live", []byte("data"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := store.DeleteExpired(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != expired {
+			t.Errorf("DeleteExpired: got %d deleted, want %d", n, expired)
+		}
+		var left int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM sessions`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 1 || !rowExists(t, pool, "sessions", "live") {
+			t.Errorf("got %d rows left, want only the live one", left)
+		}
+	})
+
 	t.Run("Close returns, with or without a cleanup", func(t *testing.T) {
 		pool := newPool(t, newDatabase(t))
 		for _, interval := range []time.Duration{0, time.Millisecond, time.Hour} {
