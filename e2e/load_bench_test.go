@@ -204,7 +204,7 @@ func runLoadPaths(b *testing.B, base, cookieName string, pid int, wait func(cont
 	// little of it as they can. Their live heap is small and they allocate a
 	// lot, so Go's default GOGC=100 would collect many times a second.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	conns := *loadConns
+	conns := min(*loadConns, len(visitors))
 	u, err := url.Parse(base)
 	if err != nil {
 		b.Fatal(err)

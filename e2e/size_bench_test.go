@@ -11,9 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -334,56 +331,21 @@ func storedBytes(b *testing.B, st sizeStore, srv *server, v sizeVisitor) int {
 }
 
 // loadSessions is runLoad's load, for visitors whose sessions exist
-// already and on any path: *loadConns workers, each cycling through its
-// share of visitors, send GET path for *loadDuration.
+// already and on any path, for *loadDuration.
 func loadSessions(b *testing.B, base, path string, visitors []sizeVisitor, pid int) loadResult {
 	b.Helper()
-	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as in runLoad
+	jars := make([]*cookiejar.Jar, len(visitors))
+	for i, v := range visitors {
+		jars[i] = v.jar
+	}
+	res := runLoadPaths(b, base, "session", pid, fixedTime(*loadDuration), jars, func(int) string { return path })
 	u, err := url.Parse(base)
 	if err != nil {
 		b.Fatal(err)
 	}
-	conns := min(*loadConns, len(visitors))
-	latencies := make([][]time.Duration, conns)
-	failures := make([]int, conns)
-	ctx, stop := context.WithTimeout(context.Background(), *loadDuration)
-	defer stop()
-	cpuBefore, clientBefore := processCPU(b, pid), processCPU(b, os.Getpid())
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range conns {
-		wg.Go(func() {
-			t := &connTransport{addr: u.Host}
-			defer t.close()
-			for i := w; ctx.Err() == nil; {
-				client := http.Client{Jar: visitors[i].jar, Transport: t}
-				begin := time.Now()
-				resp, err := client.Get(base + path)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				latencies[w] = append(latencies[w], time.Since(begin))
-				if err != nil || resp.StatusCode != http.StatusOK {
-					failures[w]++
-				}
-				if i += conns; i >= len(visitors) {
-					i = w
-				}
-			}
-		})
-	}
-	wg.Wait()
-	res := loadResult{elapsed: time.Since(start), clientCPU: processCPU(b, os.Getpid()) - clientBefore}
-	b.StopTimer()
-	res.serverCPU = processCPU(b, pid) - cpuBefore
-	res.peakRSS = peakRSS(b, pid)
-	for w := range conns {
-		res.latencies = append(res.latencies, latencies[w]...)
-		res.failures += failures[w]
-	}
-	slices.Sort(res.latencies)
+	// runLoadPaths compares with the tokens of its first visits; a session
+	// replaced at that visit already is one of these too.
+	res.newTokens = 0
 	for _, v := range visitors {
 		if jarToken(v.jar, u) != v.token {
 			res.newTokens++
