@@ -85,11 +85,15 @@ func (c *Catalog) current(ctx context.Context) ([]Ingredient, map[int64]int, err
 // read reads the table and, if that worked, makes it the copy.
 func (c *Catalog) read(ctx context.Context) ([]Ingredient, map[int64]int, error) {
 	readAt := time.Now()
+	defer func() {
+		// Also if the store panicked: otherwise every later request would
+		// wait for a read that never ends.
+		c.mu.Lock()
+		c.reading = false
+		close(c.readDone)
+		c.mu.Unlock()
+	}()
 	list, err := c.store.Ingredients(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.reading = false
-	close(c.readDone)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,6 +104,8 @@ func (c *Catalog) read(ctx context.Context) ([]Ingredient, map[int64]int, error)
 	for i, in := range list {
 		byID[in.ID] = i
 	}
+	c.mu.Lock()
 	c.list, c.byID, c.readAt = list, byID, readAt
+	c.mu.Unlock()
 	return list, byID, nil
 }

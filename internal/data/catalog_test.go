@@ -115,3 +115,32 @@ func TestCatalogFirstReadIsShared(t *testing.T) {
 		t.Errorf("reads for 32 concurrent first calls: got %d, want 1", got)
 	}
 }
+
+// panickingStore panics on its first catalog read, as a broken driver
+// might; the request's recover turns that into one 500.
+type panickingStore struct {
+	*countingStore
+	panicked bool
+}
+
+func (s *panickingStore) Ingredients(ctx context.Context) ([]data.Ingredient, error) {
+	if !s.panicked {
+		s.panicked = true
+		panic("driver bug")
+	}
+	return s.countingStore.Ingredients(ctx)
+}
+
+// A read that panicked does not leave the next ones waiting for it.
+func TestCatalogReadPanic(t *testing.T) {
+	c := data.NewCatalog(&panickingStore{countingStore: openCounting(t)}, time.Hour)
+	func() {
+		defer func() { recover() }()
+		c.Ingredients(context.Background())
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // only so a broken Catalog fails rather than hangs
+	defer cancel()
+	if _, err := c.Ingredient(ctx, 1); err != nil {
+		t.Fatalf("Ingredient after a read that panicked: %v", err)
+	}
+}

@@ -60,28 +60,37 @@ func (c *CountedStats) countLoop(ctx context.Context, interval time.Duration) {
 	defer close(c.done)
 	for {
 		start := time.Now()
+		pause := interval // after a failed count, try again as usual
 		if n, err := c.Stats.Active(ctx); err == nil {
 			c.count.Store(int64(n))
+			pause = countPause(interval, time.Since(start))
 		} else if ctx.Err() == nil {
 			c.logger.Warn("count active sessions", "error", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(countPause(interval, time.Since(start))):
+		case <-time.After(pause):
 		}
 	}
 }
 
-// maxCountShare is the largest share of one core that counting may take.
-const maxCountShare = 0.01
+// maxCountShare is the largest share of one core that counting may take,
+// and maxCountPause the longest wait between two counts, so that the
+// inspector's figure is never older than that, even when a count was slow
+// for another reason than the size of the table (a busy database).
+const (
+	maxCountShare = 0.01
+	maxCountPause = 10 * time.Minute
+)
 
 // countPause is how long to wait after a count that took took: interval,
 // or longer when the counts are slow, so that counting never takes more
-// than maxCountShare of a core, however many sessions there are. On SQLite,
+// than maxCountShare of a core, however many sessions there are (up to
+// maxCountPause). Only a count that worked sets it. On SQLite,
 // count(*) over a million live sessions took about 50 ms here: 1 % of a
 // core at one count every 5 s. Ten million would take ten times as long,
 // and are counted ten times less often.
 func countPause(interval, took time.Duration) time.Duration {
-	return max(interval, time.Duration(float64(took)/maxCountShare)-took)
+	return min(maxCountPause, max(interval, time.Duration(float64(took)/maxCountShare)-took))
 }

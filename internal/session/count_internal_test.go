@@ -16,6 +16,7 @@ func TestCountPause(t *testing.T) {
 		{50 * time.Millisecond, 5 * time.Second},           // exactly 1 %
 		{250 * time.Millisecond, 24750 * time.Millisecond}, // 0.25 s of every 25 s
 		{2 * time.Second, 198 * time.Second},
+		{127 * time.Second, 10 * time.Minute}, // a count held up for two minutes
 	}
 	for _, tt := range tests {
 		if got := countPause(5*time.Second, tt.took); got != tt.want {

@@ -211,3 +211,36 @@ func waitFor(d time.Duration, cond func() bool) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// failingFirstStats fails its first count, slowly, as a database that
+// does not answer does; the later ones count the real store.
+type failingFirstStats struct {
+	session.Stats
+	calls chan int
+	n     int
+}
+
+func (s *failingFirstStats) Active(ctx context.Context) (int, error) {
+	s.n++
+	s.calls <- s.n
+	if s.n == 1 {
+		time.Sleep(200 * time.Millisecond)
+		return 0, fmt.Errorf("database not answering")
+	}
+	return s.Stats.Active(ctx)
+}
+
+// A failed count does not put the next one off: only a count that worked
+// and was slow does.
+func TestCountedStatsRetriesAfterASlowFailure(t *testing.T) {
+	store, _ := newCountedSQLite(t, 3)
+	stats := &failingFirstStats{Stats: store, calls: make(chan int, 10)}
+	c := session.NewCountedStats(stats, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	defer c.Close()
+	<-stats.calls // the failing count
+	select {
+	case <-stats.calls:
+	case <-time.After(10 * time.Second): // only so that a broken loop fails rather than hangs
+		t.Fatal("no count within 10 s of a failed one")
+	}
+}

@@ -297,7 +297,7 @@ const (
 // batch found it has a new place, and a new expiry: it is not deleted.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	var total int64
-	from := time.Time{}
+	var from *time.Time // NULL: the first batch has no lower bound, so that an expiry of -infinity goes too
 	for {
 		start := time.Now()
 		var n int64
@@ -306,7 +306,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 			WITH deleted AS (
 				DELETE FROM sessions WHERE ctid = ANY (ARRAY (
 					SELECT ctid FROM sessions
-					WHERE expiry < current_timestamp AND expiry >= $1
+					WHERE expiry < current_timestamp AND ($1::timestamptz IS NULL OR expiry >= $1)
 					ORDER BY expiry LIMIT $2
 				)) AND expiry < current_timestamp
 				RETURNING expiry
@@ -319,7 +319,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if n < cleanupBatch {
 			break
 		}
-		from = *last
+		from = last
 		select {
 		case <-ctx.Done():
 			return total, ctx.Err()

@@ -401,7 +401,11 @@ func TestCleanup(t *testing.T) {
 		store := newStore(t, pool, Config{})
 		const expired = 2*cleanupBatch + cleanupBatch/2
 		if _, err := pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry)
-			SELECT 'expired-' || i, 'data', now() - interval '1 minute' FROM generate_series(1, $1) i`, expired); err != nil {
+			SELECT 'expired-' || i, 'data', now() - interval '1 minute' FROM generate_series(1, $1 - 1) i`, expired); err != nil {
+			t.Fatal(err)
+		}
+		// One ended by hand, before any date a time.Time can hold.
+		if _, err := pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ('ended', 'data', '-infinity')`); err != nil {
 			t.Fatal(err)
 		}
 		if err := store.Commit("live", []byte("data"), time.Now().Add(time.Hour)); err != nil {
