@@ -13,7 +13,9 @@ import (
 // someone edits the table: the app itself never writes it. Reading it from
 // the database on every page cost a query per page: on SQLite about a
 // tenth of a /session-example page's CPU, on PostgreSQL a round trip. A
-// change made with sqlite3 or psql shows within MaxAge, on every instance.
+// change made with sqlite3 or psql shows within MaxAge, on every instance
+// (plus the time one read of the table takes: requests that come while it
+// runs get the copy before it).
 // Only pages read the copy: checkout prices an order from the table itself,
 // inside the order's transaction (Store.CreateOrder).
 type Catalog struct {
