@@ -260,13 +260,7 @@ func runLoadPaths(b *testing.B, base, cookieName string, pid int, wait func(cont
 	ctx, stop := context.WithCancel(context.Background())
 	latencies := make([][]time.Duration, conns)
 	failures := make([]int, conns)
-	var cpuBefore time.Duration
-	if pid > 0 {
-		cpuBefore = processCPU(b, pid)
-	}
-	clientBefore := processCPU(b, os.Getpid())
-	b.ResetTimer()
-	start := time.Now()
+	finish := measure(b, pid)
 	for w := range conns {
 		wg.Go(func() {
 			for i := w; ctx.Err() == nil; {
@@ -284,12 +278,7 @@ func runLoadPaths(b *testing.B, base, cookieName string, pid int, wait func(cont
 	wait(ctx)
 	stop()
 	wg.Wait()
-	res := loadResult{elapsed: time.Since(start), clientCPU: processCPU(b, os.Getpid()) - clientBefore}
-	b.StopTimer()
-	if pid > 0 {
-		res.serverCPU = processCPU(b, pid) - cpuBefore
-		res.peakRSS = peakRSS(b, pid)
-	}
+	res := finish()
 
 	for w := range conns {
 		res.latencies = append(res.latencies, latencies[w]...)
@@ -330,6 +319,29 @@ func reportHandlerTimes(b *testing.B, srv *server) {
 	}
 	b.ReportMetric(ms(longest), "server-max-ms")
 	b.ReportMetric(float64(slow), "server-over100ms")
+}
+
+// measure starts the benchmark's timer and reads the CPU time used so far
+// by this process (the clients) and by the server at pid, if pid is not 0.
+// The function it returns stops the timer and gives the time elapsed, the
+// CPU time each used since, and the server's peak memory.
+func measure(b *testing.B, pid int) func() loadResult {
+	var serverBefore time.Duration
+	if pid > 0 {
+		serverBefore = processCPU(b, pid)
+	}
+	clientBefore := processCPU(b, os.Getpid())
+	b.ResetTimer()
+	start := time.Now()
+	return func() loadResult {
+		res := loadResult{elapsed: time.Since(start), clientCPU: processCPU(b, os.Getpid()) - clientBefore}
+		b.StopTimer()
+		if pid > 0 {
+			res.serverCPU = processCPU(b, pid) - serverBefore
+			res.peakRSS = peakRSS(b, pid)
+		}
+		return res
+	}
 }
 
 // processCPU returns the CPU time process pid has used so far, from

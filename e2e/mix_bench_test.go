@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -529,13 +528,7 @@ func runMix(b *testing.B, instances int, start func() *server) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	actions := make([]int, conns)
-	var cpuBefore time.Duration
-	if pid > 0 {
-		cpuBefore = processCPU(b, pid)
-	}
-	clientBefore := processCPU(b, os.Getpid())
-	b.ResetTimer()
-	startTime := time.Now()
+	finish := measure(b, pid)
 	for wi, w := range workers {
 		wg.Go(func() {
 			var mine []*mixVisitor
@@ -565,12 +558,7 @@ func runMix(b *testing.B, instances int, start func() *server) {
 	fixedTime(*loadDuration)(ctx)
 	stop()
 	wg.Wait()
-	res := loadResult{elapsed: time.Since(startTime), clientCPU: processCPU(b, os.Getpid()) - clientBefore}
-	b.StopTimer()
-	if pid > 0 {
-		res.serverCPU = processCPU(b, pid) - cpuBefore
-		res.peakRSS = peakRSS(b, pid)
-	}
+	res := finish()
 
 	// The figures: every request together, then each route.
 	byRoute := map[string][]time.Duration{}

@@ -172,16 +172,22 @@ func (c redisLockClient) waitLockFree(t *testing.T, cookie string) {
 
 func (c redisLockClient) waitLock(t *testing.T, cookie string, held bool) {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second) // only keeps a broken server from hanging the test
-	for {
-		n, err := c.Exists(ctx, redisLockKey(cookie)).Result()
+	waitLockState(t, held, func() bool {
+		n, err := c.Exists(context.Background(), redisLockKey(cookie)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (n == 1) == held {
-			return
-		}
+		return n == 1
+	})
+}
+
+// waitLockState polls isHeld, a check of a session lock in its store,
+// until it says held. The 10 s only keep a broken server from hanging the
+// test.
+func waitLockState(t *testing.T, held bool, isHeld func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for isHeld() != held {
 		if time.Now().After(deadline) {
 			t.Fatalf("session lock: still held=%v after 10s, want held=%v", !held, held)
 		}

@@ -41,6 +41,22 @@ func (v *visitor) onServer(base string) *visitor {
 	return &w
 }
 
+// wantOneCountAlternating visits the session example six times, in turn
+// on a and on b (one browser on two instances), and wants one count that
+// goes up by one each time.
+func wantOneCountAlternating(t *testing.T, a, b *visitor) {
+	t.Helper()
+	for want := 1; want <= 6; want++ {
+		v := a
+		if want%2 == 0 {
+			v = b
+		}
+		if got := v.sessionExample().ViewCount; got != want {
+			t.Fatalf("visit %d: viewCount = %d, want %d", want, got, want)
+		}
+	}
+}
+
 func TestRedisInstancesShareSessions(t *testing.T) {
 	t.Parallel()
 	rds := redistest.Start(t)
@@ -49,15 +65,7 @@ func TestRedisInstancesShareSessions(t *testing.T) {
 	t.Run("one browser alternating between instances keeps one count", func(t *testing.T) {
 		onA := newVisitor(t, srv[0].URL)
 		onB := onA.onServer(srv[1].URL)
-		for want := 1; want <= 6; want++ {
-			v := onA
-			if want%2 == 0 {
-				v = onB
-			}
-			if got := v.sessionExample().ViewCount; got != want {
-				t.Fatalf("visit %d: viewCount = %d, want %d", want, got, want)
-			}
-		}
+		wantOneCountAlternating(t, onA, onB)
 	})
 
 	t.Run("items added on either instance land in one cart", func(t *testing.T) {
